@@ -26,7 +26,7 @@ local: install
 	$(PY) -m local
 
 test: install lint
-	$(PYTEST) tests
+	$(PYTEST)
 
 test-unit test-functions test-infra test-e2e test-sim: install
 	$(PYTEST) tests/$(subst test-,,$@)

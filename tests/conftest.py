@@ -21,3 +21,40 @@ def _fake_aws_environment(monkeypatch: pytest.MonkeyPatch) -> None:
         monkeypatch.setenv(name, value)
     for name in ("AWS_PROFILE", "AWS_BEARER_TOKEN_BEDROCK", "AWS_ENDPOINT_URL"):
         monkeypatch.delenv(name, raising=False)
+
+
+# --- IAM call recorder (infra): which AWS operations each deployed function's code performs during the suite ---
+# Function code creates every boto3 client through gateway.aws.client(..., function=<name>), which puts
+# "gptoss-fn/<name>" in the client's user agent. tests/infra/test_iam_matches_calls.py compares the record with
+# each function's synthesized IAM policy, so pytest runs tests/infra last (see testpaths in pyproject.toml).
+import re  # noqa: E402 - kept with the recorder it serves
+from collections.abc import Callable, Iterator  # noqa: E402
+from typing import Any  # noqa: E402
+
+import botocore.client  # noqa: E402
+
+FUNCTION_MARKER = re.compile(r"gptoss-fn/(?P<name>[A-Za-z0-9_-]+)")
+AWS_CALLS: dict[str, set[tuple[str, str]]] = {}
+
+
+def _record_calls(original: Callable[..., Any]) -> Callable[..., Any]:
+    def make_api_call(self: botocore.client.BaseClient, operation_name: str, api_params: dict[str, Any]) -> Any:
+        match = FUNCTION_MARKER.search(self.meta.config.user_agent_extra or "")
+        if match is not None:
+            # IAM action prefix = the service's signing name (e.g. "bedrock" for bedrock-runtime).
+            service = self.meta.service_model.signing_name or self.meta.service_model.endpoint_prefix
+            AWS_CALLS.setdefault(match.group("name"), set()).add((service, operation_name))
+        return original(self, operation_name, api_params)
+
+    return make_api_call
+
+
+@pytest.fixture(scope="session", autouse=True)
+def aws_call_recorder() -> Iterator[dict[str, set[tuple[str, str]]]]:
+    """Session-wide record {function name: {(IAM service prefix, OperationName)}} of calls made by function code."""
+    original = botocore.client.BaseClient._make_api_call
+    botocore.client.BaseClient._make_api_call = _record_calls(original)
+    try:
+        yield AWS_CALLS
+    finally:
+        botocore.client.BaseClient._make_api_call = original

@@ -1,0 +1,191 @@
+"""The REST API: authorizer + usage-plan API keys, streamed Lambda integrations, OpenAI-shaped gateway errors."""
+
+from __future__ import annotations
+
+import json
+
+import aws_cdk as cdk
+from aws_cdk import aws_apigateway as apigw
+from aws_cdk import aws_lambda as lambda_
+from aws_cdk import aws_logs as logs
+from constructs import Construct
+
+from infra.config import GatewayConfig
+from infra.functions import removal_policy, retention
+from infra.nag import acknowledge
+
+# (response type, status, OpenAI error type, code, message or None to pass API Gateway's own message through)
+_GATEWAY_ERRORS: tuple[tuple[apigw.ResponseType, str | None, str, str | None, str | None], ...] = (
+    (
+        apigw.ResponseType.UNAUTHORIZED,
+        "401",
+        "invalid_request_error",
+        "invalid_api_key",
+        "Missing or malformed API key: send the header 'Authorization: Bearer <key>'.",
+    ),
+    (apigw.ResponseType.ACCESS_DENIED, "403", "permission_error", "access_denied", None),
+    (apigw.ResponseType.INVALID_API_KEY, "403", "invalid_request_error", "invalid_api_key", "Incorrect API key."),
+    (
+        apigw.ResponseType.MISSING_AUTHENTICATION_TOKEN,
+        "404",
+        "invalid_request_error",
+        "unknown_url",
+        "Unknown request URL. Use base_url <api url>/v1 or <api url>/converse/v1.",
+    ),
+    (apigw.ResponseType.THROTTLED, "429", "rate_limit_error", "rate_limit_exceeded", "Rate limit reached; retry."),
+    (
+        apigw.ResponseType.QUOTA_EXCEEDED,
+        "429",
+        "insufficient_quota",
+        "insufficient_quota",
+        "Daily request quota for this API key exceeded.",
+    ),
+    (apigw.ResponseType.REQUEST_TOO_LARGE, "413", "invalid_request_error", "request_too_large", None),
+    (apigw.ResponseType.INTEGRATION_TIMEOUT, "504", "api_error", "timeout", "The model did not answer in time."),
+    (apigw.ResponseType.DEFAULT_4_XX, None, "invalid_request_error", None, None),
+    (apigw.ResponseType.DEFAULT_5_XX, None, "api_error", None, None),
+)
+
+ACCESS_LOG_FIELDS = {
+    "requestId": "$context.requestId",
+    "requestTime": "$context.requestTime",
+    "ip": "$context.identity.sourceIp",
+    "apiKeyId": "$context.identity.apiKeyId",
+    "principalId": "$context.authorizer.principalId",
+    "httpMethod": "$context.httpMethod",
+    "resourcePath": "$context.resourcePath",
+    "status": "$context.status",
+    "responseLength": "$context.responseLength",
+    "responseLatency": "$context.responseLatency",
+    "integrationLatency": "$context.integration.latency",
+    "integrationStatus": "$context.integration.status",
+    "error": "$context.error.message",
+    "authorizerError": "$context.authorizer.error",
+    "xrayTraceId": "$context.xrayTraceId",
+}
+
+
+class GatewayApi(Construct):
+    """Regional REST API. Every method needs the bearer-token authorizer and a usage-plan API key."""
+
+    def __init__(
+        self, scope: Construct, construct_id: str, *, config: GatewayConfig, authorizer_function: lambda_.IFunction
+    ) -> None:
+        super().__init__(scope, construct_id)
+        self._config = config
+        settings = config.api
+        self.access_logs = logs.LogGroup(
+            self, "AccessLogs", retention=retention(config), removal_policy=removal_policy(config)
+        )
+        self.rest_api = apigw.RestApi(
+            self,
+            "Api",
+            description="gpt-oss gateway: OpenAI-compatible API for gpt-oss on Amazon Bedrock",
+            # Regional: 5-minute idle timeout on streamed responses (edge-optimized: 30 s).
+            endpoint_types=[apigw.EndpointType.REGIONAL],
+            api_key_source_type=apigw.ApiKeySourceType.AUTHORIZER,
+            cloud_watch_role=True,
+            cloud_watch_role_removal_policy=cdk.RemovalPolicy.RETAIN,
+            deploy_options=apigw.StageOptions(
+                stage_name=settings.stage_name,
+                tracing_enabled=True,
+                metrics_enabled=True,
+                logging_level=apigw.MethodLoggingLevel.ERROR,
+                # Request/response bodies are prompts and completions: never in execution logs.
+                data_trace_enabled=False,
+                access_log_destination=apigw.LogGroupLogDestination(self.access_logs),
+                access_log_format=apigw.AccessLogFormat.custom(json.dumps(ACCESS_LOG_FIELDS)),
+            ),
+        )
+        # The stack outputs the OpenAI base_url (<stage url>/v1) instead of the bare stage URL.
+        self.rest_api.node.try_remove_child("Endpoint")
+        self.authorizer = apigw.RequestAuthorizer(
+            self,
+            "Authorizer",
+            handler=authorizer_function,
+            identity_sources=[apigw.IdentitySource.header("Authorization")],
+            results_cache_ttl=cdk.Duration.seconds(settings.authorizer_cache_seconds),
+        )
+        self._add_usage_plan()
+        self._add_gateway_responses()
+        self._suppress_nag_findings()
+
+    @property
+    def url(self) -> str:
+        """The stage URL, ending with a slash: ``https://<id>.execute-api.<region>.amazonaws.com/<stage>/``."""
+        return self.rest_api.url
+
+    def add_route(self, path: str, http_method: str, handler: lambda_.IFunction, *, stream: bool) -> apigw.Method:
+        """An authorized, API-key-protected Lambda proxy route; ``stream`` selects ``ResponseTransferMode.STREAM``."""
+        if stream:
+            integration = apigw.LambdaIntegration(
+                handler,
+                response_transfer_mode=apigw.ResponseTransferMode.STREAM,
+                timeout=cdk.Duration.seconds(self._config.api.integration_timeout_seconds),
+            )
+        else:
+            integration = apigw.LambdaIntegration(handler)
+        return self.rest_api.root.resource_for_path(path).add_method(
+            http_method,
+            integration,
+            authorizer=self.authorizer,
+            authorization_type=apigw.AuthorizationType.CUSTOM,
+            api_key_required=True,
+        )
+
+    def _add_usage_plan(self) -> None:
+        settings = self._config.api
+        self.usage_plan = self.rest_api.add_usage_plan(
+            "UsagePlan",
+            description="gpt-oss gateway default plan",
+            throttle=apigw.ThrottleSettings(
+                rate_limit=settings.throttle_rate_limit, burst_limit=settings.throttle_burst_limit
+            ),
+            quota=apigw.QuotaSettings(limit=settings.daily_quota, period=apigw.Period.DAY),
+        )
+        self.usage_plan.add_api_stage(stage=self.rest_api.deployment_stage)
+        self.api_key = apigw.ApiKey(self, "DefaultKey", description="gpt-oss gateway key (generated)", enabled=True)
+        self.usage_plan.add_api_key(self.api_key)
+
+    def _add_gateway_responses(self) -> None:
+        for response_type, status, error_type, code, message in _GATEWAY_ERRORS:
+            message_json = json.dumps(message) if message else "$context.error.messageString"
+            code_json = json.dumps(code) if code else "null"
+            body = f'{{"error":{{"message":{message_json},"type":"{error_type}","param":null,"code":{code_json}}}}}'
+            headers = {"Content-Type": "'application/json'"}
+            if status == "429":
+                headers["Retry-After"] = "'1'"
+            self.rest_api.add_gateway_response(
+                f"Error{response_type.response_type}",
+                type=response_type,
+                status_code=status,
+                response_headers=headers,
+                templates={"application/json": body},
+            )
+
+    def _suppress_nag_findings(self) -> None:
+        acknowledge(
+            self.rest_api,
+            "AwsSolutions-APIG2",
+            "Bodies are validated by the functions, which answer OpenAI-shaped 400s naming the offending "
+            "parameter; an API Gateway request model would answer in a shape the OpenAI SDK cannot parse.",
+        )
+        acknowledge(
+            self.rest_api,
+            "AwsSolutions-APIG3",
+            "Per-key throttling and daily quotas come from the usage plan; a WAF web ACL is an account-level "
+            "choice left to the deployer (associate one with the stage when needed).",
+        )
+        acknowledge(
+            self.rest_api,
+            "AwsSolutions-COG4",
+            "Callers are services using the OpenAI SDK with bearer API keys, authorised by the REQUEST "
+            "authorizer plus usage-plan keys; there is no Cognito user pool by design.",
+        )
+        acknowledge(
+            self.rest_api,
+            "AwsSolutions-IAM4[Policy::arn:<AWS::Partition>:iam::aws:policy/service-role/"
+            "AmazonAPIGatewayPushToCloudWatchLogs]",
+            "API Gateway's account-level CloudWatch role must carry the AWS-managed "
+            "AmazonAPIGatewayPushToCloudWatchLogs policy to write execution and access logs.",
+        )

@@ -1,0 +1,181 @@
+"""Lambda layers and functions: the shared translation layer, arm64 dependencies (bundled without Docker), the
+public Powertools and Lambda Web Adapter layers, and a function construct that owns its role and log group."""
+
+from __future__ import annotations
+
+import hashlib
+import shutil
+import subprocess
+import sys
+from collections.abc import Mapping, Sequence
+from pathlib import Path
+
+import aws_cdk as cdk
+import jsii
+from aws_cdk import aws_iam as iam
+from aws_cdk import aws_lambda as lambda_
+from aws_cdk import aws_logs as logs
+from constructs import Construct
+
+from infra.config import LOG_RETENTION_DAYS, GatewayConfig
+
+ROOT = Path(__file__).resolve().parent.parent
+LAMBDAS = ROOT / "lambdas"
+RUNTIME = lambda_.Runtime.PYTHON_3_13
+ARCHITECTURE = lambda_.Architecture.ARM_64
+PIP_TARGET = ("--platform", "manylinux2014_aarch64", "--implementation", "cp", "--python-version", "3.13")
+CODE_EXCLUDES = ["**/__pycache__", "**/*.pyc", "**/.pytest_cache"]
+
+
+@jsii.implements(cdk.ILocalBundling)
+class PipArm64Bundling:
+    """CDK local bundling: pip-installs ``requirements`` as arm64/CPython 3.13 wheels into ``<output>/python``.
+
+    Only binary wheels are accepted, so nothing is compiled for the build machine; no Docker involved.
+    """
+
+    def __init__(self, requirements: Path) -> None:
+        self._requirements = requirements
+
+    def try_bundle(self, output_dir: str, **_options: object) -> bool:
+        target = Path(output_dir) / "python"
+        command = [sys.executable, "-m", "pip", "install", "--quiet", "--disable-pip-version-check", "--no-compile"]
+        command += [*PIP_TARGET, "--only-binary=:all:", "--target", str(target), "-r", str(self._requirements)]
+        subprocess.run(command, check=True)
+        for cache in target.rglob("__pycache__"):
+            shutil.rmtree(cache, ignore_errors=True)
+        return True
+
+
+class GatewayLayers(Construct):
+    """The four layers every API function uses."""
+
+    def __init__(self, scope: Construct, construct_id: str, *, config: GatewayConfig) -> None:
+        super().__init__(scope, construct_id)
+        self.shared = lambda_.LayerVersion(
+            self,
+            "Shared",
+            code=lambda_.Code.from_asset(str(LAMBDAS / "shared"), exclude=CODE_EXCLUDES),
+            compatible_runtimes=[RUNTIME],
+            compatible_architectures=[ARCHITECTURE],
+            description="gpt-oss gateway: translation layer (gptoss) and runtime glue (gateway)",
+        )
+        self.dependencies = lambda_.LayerVersion(
+            self,
+            "Dependencies",
+            code=self._dependencies_code(LAMBDAS / "requirements.txt"),
+            compatible_runtimes=[RUNTIME],
+            compatible_architectures=[ARCHITECTURE],
+            description="gpt-oss gateway: third-party runtime dependencies (arm64, CPython 3.13)",
+        )
+        layers = config.layers
+        self.powertools = lambda_.LayerVersion.from_layer_version_arn(
+            self, "Powertools", layers.powertools_arn.format(region=cdk.Aws.REGION, version=layers.powertools_version)
+        )
+        self.web_adapter = lambda_.LayerVersion.from_layer_version_arn(
+            self, "WebAdapter", layers.web_adapter_arn.format(region=cdk.Aws.REGION, version=layers.web_adapter_version)
+        )
+
+    @staticmethod
+    def _dependencies_code(requirements: Path) -> lambda_.Code:
+        # The asset changes only when the pinned requirements or the target platform change.
+        digest = hashlib.sha256(requirements.read_bytes() + " ".join(PIP_TARGET).encode()).hexdigest()
+        return lambda_.Code.from_asset(
+            str(requirements.parent),
+            asset_hash_type=cdk.AssetHashType.CUSTOM,
+            asset_hash=digest,
+            bundling=cdk.BundlingOptions(
+                # Never used: local bundling always succeeds or raises. CDK requires an image to be named.
+                image=cdk.DockerImage.from_registry("public.ecr.aws/sam/build-python3.13"),
+                local=PipArm64Bundling(requirements),
+            ),
+        )
+
+
+class GatewayFunction(Construct):
+    """A Python 3.13 arm64 function with its own role (no managed policies), log group and retention."""
+
+    def __init__(
+        self,
+        scope: Construct,
+        construct_id: str,
+        *,
+        name: str,
+        code_dir: Path,
+        handler: str,
+        memory_mb: int,
+        timeout_seconds: int,
+        environment: Mapping[str, str],
+        layers: Sequence[lambda_.ILayerVersion] = (),
+        config: GatewayConfig,
+        description: str,
+    ) -> None:
+        super().__init__(scope, construct_id)
+        observability = config.observability
+        self.log_group = logs.LogGroup(
+            self,
+            "Logs",
+            retention=retention(config),
+            removal_policy=removal_policy(config),
+        )
+        self.role = iam.Role(
+            self,
+            "Role",
+            assumed_by=iam.ServicePrincipal("lambda.amazonaws.com"),
+            description=f"gpt-oss gateway {name} function",
+        )
+        self.role.add_to_policy(
+            iam.PolicyStatement(
+                actions=["logs:CreateLogStream", "logs:PutLogEvents"], resources=[self.log_group.log_group_arn]
+            )
+        )
+        self.function = lambda_.Function(
+            self,
+            "Function",
+            description=description,
+            runtime=RUNTIME,
+            architecture=ARCHITECTURE,
+            code=lambda_.Code.from_asset(str(code_dir), exclude=CODE_EXCLUDES),
+            handler=handler,
+            memory_size=memory_mb,
+            timeout=cdk.Duration.seconds(timeout_seconds),
+            layers=list(layers),
+            role=self.role,
+            log_group=self.log_group,
+            tracing=lambda_.Tracing.ACTIVE,
+            environment={
+                "GPTOSS_FUNCTION": name,
+                "POWERTOOLS_SERVICE_NAME": f"gptoss-{name}",
+                "POWERTOOLS_METRICS_NAMESPACE": observability.metrics_namespace,
+                "LOG_LEVEL": observability.log_level,
+                **environment,
+            },
+        )
+
+
+def web_adapter_environment() -> dict[str, str]:
+    """Environment for an ASGI app run by the Lambda Web Adapter (handler ``run.sh``), streaming responses."""
+    return {
+        "AWS_LAMBDA_EXEC_WRAPPER": "/opt/bootstrap",
+        "AWS_LWA_INVOKE_MODE": "response_stream",
+        "AWS_LWA_READINESS_CHECK_PATH": "/healthz",
+        "PORT": "8080",
+        # run.sh starts a fresh interpreter: make the layers' /opt/python importable there.
+        "PYTHONPATH": "/opt/python",
+    }
+
+
+def model_arns(models: Sequence[str]) -> list[str]:
+    """Foundation-model ARNs (no account) in the deploy Region."""
+    stack_arn = "arn:{partition}:bedrock:{region}::foundation-model/{model}"
+    return [stack_arn.format(partition=cdk.Aws.PARTITION, region=cdk.Aws.REGION, model=model) for model in models]
+
+
+def removal_policy(config: GatewayConfig) -> cdk.RemovalPolicy:
+    return cdk.RemovalPolicy.DESTROY if config.removal_policy == "destroy" else cdk.RemovalPolicy.RETAIN
+
+
+def retention(config: GatewayConfig) -> logs.RetentionDays:
+    """The configured log retention as the CDK enum (whose members are declared in ascending day order)."""
+    members = [member for member in logs.RetentionDays if member is not logs.RetentionDays.INFINITE]
+    return dict(zip(LOG_RETENTION_DAYS, members, strict=True))[config.observability.log_retention_days]

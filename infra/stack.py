@@ -1,0 +1,218 @@
+"""The gateway as one reusable construct (``GptOssGateway``) and the thin stack that deploys it."""
+
+from __future__ import annotations
+
+import importlib
+import importlib.util
+from typing import Any
+
+import aws_cdk as cdk
+from aws_cdk import aws_iam as iam
+from constructs import Construct
+
+from infra.api import GatewayApi
+from infra.config import GatewayConfig
+from infra.functions import LAMBDAS, GatewayFunction, GatewayLayers, model_arns, web_adapter_environment
+from infra.guardrail import Guardrail
+from infra.nag import acknowledge
+from infra.observability import Observability
+from infra.storage import Storage
+
+# (function name, code directory, routes as (path, method))
+API_FUNCTIONS = (
+    ("chat", "chat", (("/v1/chat/completions", "POST"), ("/v1/models", "GET"), ("/v1/models/{model}", "GET"))),
+    ("converse", "converse", (("/converse/v1/chat/completions", "POST"), ("/model/{modelId}/converse", "POST"))),
+)
+
+
+class GptOssGateway(Construct):
+    """OpenAI-compatible gateway for gpt-oss on Bedrock: API, functions, guardrail, bucket, batch, dashboard.
+
+    Add it to any stack: ``GptOssGateway(stack, "Gateway", config=load_config(app.node.try_get_context("gptoss")))``.
+    """
+
+    def __init__(self, scope: Construct, construct_id: str, *, config: GatewayConfig) -> None:
+        super().__init__(scope, construct_id)
+        self.config = config
+        self._require_supported_region()
+        self.storage = Storage(self, "Storage", config=config)
+        self.guardrail = Guardrail(self, "Guardrail", config=config.guardrail) if config.guardrail.enabled else None
+        self.layers = GatewayLayers(self, "Layers", config=config)
+        self.authorizer = GatewayFunction(
+            self,
+            "AuthorizerFunction",
+            name="authorizer",
+            code_dir=LAMBDAS / "authorizer",
+            handler="authorizer.handler",
+            memory_mb=config.functions.authorizer.memory_mb,
+            timeout_seconds=config.functions.authorizer.timeout_seconds,
+            environment={},
+            config=config,
+            description="gpt-oss gateway: bearer-token REQUEST authorizer",
+        )
+        self.api = GatewayApi(self, "Api", config=config, authorizer_function=self.authorizer.function)
+        self.functions = {name: self._api_function(name, code, routes) for name, code, routes in API_FUNCTIONS}
+        self.batch = self._batch()
+        self.observability = Observability(
+            self,
+            "Observability",
+            config=config,
+            api=self.api.rest_api,
+            functions=[fn.function for fn in self.functions.values()],
+        )
+        self._suppress_function_findings()
+
+    @property
+    def base_url(self) -> str:
+        """The OpenAI SDK's ``base_url`` for the InvokeModel-backed API: ``<stage url>/v1``."""
+        return f"{self.api.url}v1"
+
+    def _api_function(self, name: str, code: str, routes: tuple[tuple[str, str], ...]) -> GatewayFunction:
+        settings = getattr(self.config.functions, name)
+        function = GatewayFunction(
+            self,
+            f"{name.capitalize()}Function",
+            name=name,
+            code_dir=LAMBDAS / code,
+            handler="run.sh",
+            memory_mb=settings.memory_mb,
+            timeout_seconds=settings.timeout_seconds,
+            environment={**web_adapter_environment(), **self._api_environment(settings.timeout_seconds)},
+            layers=[
+                self.layers.web_adapter,
+                self.layers.powertools,
+                self.layers.dependencies,
+                self.layers.shared,
+            ],
+            config=self.config,
+            description=f"gpt-oss gateway: {name} API (ASGI app under the Lambda Web Adapter)",
+        )
+        # InvokeModel/Converse -> bedrock:InvokeModel; the streaming variants -> InvokeModelWithResponseStream.
+        function.role.add_to_policy(
+            iam.PolicyStatement(
+                sid="InvokeEnabledModels",
+                actions=["bedrock:InvokeModel", "bedrock:InvokeModelWithResponseStream"],
+                resources=model_arns(self.config.models.enabled),
+            )
+        )
+        if self.guardrail is not None:
+            # Required to call a model with guardrailIdentifier set (and for ApplyGuardrail itself).
+            function.role.add_to_policy(
+                iam.PolicyStatement(
+                    sid="UseGatewayGuardrail",
+                    actions=["bedrock:ApplyGuardrail"],
+                    resources=[self.guardrail.guardrail_arn],
+                )
+            )
+        for path, method in routes:
+            self.api.add_route(path, method, function.function, stream=True)
+        return function
+
+    def _api_environment(self, timeout_seconds: int) -> dict[str, str]:
+        config = self.config
+        environment = {
+            "ENABLED_MODELS": ",".join(config.models.enabled),
+            "DEFAULT_MODEL": config.models.default,
+            "LOG_PROMPTS": "true" if config.observability.log_prompts else "false",
+            "BEDROCK_READ_TIMEOUT_SECONDS": str(timeout_seconds),
+            "BEDROCK_CONNECT_TIMEOUT_SECONDS": str(config.functions.bedrock_connect_timeout_seconds),
+            "BEDROCK_MAX_ATTEMPTS": str(config.functions.bedrock_max_attempts),
+            "MAX_REQUEST_BYTES": str(config.api.max_request_bytes),
+        }
+        if self.guardrail is not None:
+            environment |= {
+                "GUARDRAIL_ID": self.guardrail.guardrail_id,
+                "GUARDRAIL_VERSION": self.guardrail.version_number,
+                "GUARDRAIL_TRACE": "enabled" if config.guardrail.trace else "disabled",
+            }
+        return environment
+
+    def _batch(self) -> Any:
+        """The batch lifecycle (infra/batch.py), when present in this checkout."""
+        if importlib.util.find_spec("infra.batch") is None:
+            return None
+        batch_module = importlib.import_module("infra.batch")
+        return batch_module.BatchLifecycle(
+            self,
+            "Batch",
+            config=self.config.batch,
+            bucket=self.storage.bucket,
+            shared_layer=self.layers.shared,
+            deps_layer=self.layers.dependencies,
+            powertools_layer=self.layers.powertools,
+            enabled_models=self.config.models.enabled,
+            default_model=self.config.models.default,
+            api=self.api,
+        )
+
+    def _require_supported_region(self) -> None:
+        regions = list(self.config.regions)
+        cdk.CfnRule(
+            self,
+            "GptOssRegion",
+            assertions=[
+                cdk.CfnRuleAssertion(
+                    assert_=cdk.Fn.condition_contains(regions, cdk.Aws.REGION),
+                    assert_description=f"gpt-oss is served in-Region only in: {', '.join(regions)} "
+                    '(cdk.json context "gptoss.regions").',
+                )
+            ],
+        )
+
+    def _suppress_function_findings(self) -> None:
+        for function in [self.authorizer, *self.functions.values()]:
+            acknowledge(
+                function.role,
+                "AwsSolutions-IAM5[Resource::*]",
+                "Active X-Ray tracing: xray:PutTraceSegments and xray:PutTelemetryRecords support no "
+                "resource-level permissions, so that statement must use '*'.",
+            )
+            acknowledge(
+                function.function,
+                "AwsSolutions-L1",
+                "Pinned to python3.13 on purpose: the dependencies layer is built from cp313 wheels and the public "
+                "Powertools layer is its python313 build; bump the three together.",
+            )
+
+
+class GptOssGatewayStack(cdk.Stack):
+    """Thin stack: one GptOssGateway, tagged, and the outputs a platform engineer needs after ``cdk deploy``."""
+
+    def __init__(self, scope: Construct, construct_id: str, *, config: GatewayConfig, **kwargs: Any) -> None:
+        super().__init__(scope, construct_id, **kwargs)
+        self.gateway = GptOssGateway(self, "Gateway", config=config)
+        cdk.Tags.of(self).add("project", "gpt-oss-gateway")
+        self._outputs()
+
+    def _outputs(self) -> None:
+        key_id = self.gateway.api.api_key.key_id
+        outputs = {
+            "ApiBaseUrl": (
+                self.gateway.base_url,
+                "OpenAI SDK base_url (InvokeModel-backed): OpenAI(base_url=..., api_key=...)",
+            ),
+            "ConverseBaseUrl": (
+                f"{self.gateway.api.url}converse/v1",
+                "OpenAI SDK base_url for the Converse-backed API",
+            ),
+            "ApiKeyId": (key_id, "Id of the generated API key"),
+            "ApiKeyValueCommand": (
+                cdk.Fn.join(
+                    "",
+                    [
+                        "aws apigateway get-api-key --api-key ",
+                        key_id,
+                        " --include-value --query value --output text --region ",
+                        cdk.Aws.REGION,
+                    ],
+                ),
+                "Command printing the API key's value",
+            ),
+            "BucketName": (self.gateway.storage.bucket.bucket_name, "Batch bucket: upload input/<model>/<name>.jsonl"),
+            "DashboardUrl": (self.gateway.observability.dashboard_url, "CloudWatch dashboard"),
+        }
+        if self.gateway.guardrail is not None:
+            outputs["GuardrailId"] = (self.gateway.guardrail.guardrail_id, "Bedrock guardrail id")
+            outputs["GuardrailVersion"] = (self.gateway.guardrail.version_number, "Bedrock guardrail version used")
+        for output_id, (value, description) in outputs.items():
+            cdk.CfnOutput(self, output_id, value=value, description=description)

@@ -1,0 +1,199 @@
+"""Step 4: turn the finished job's output into `results/<name>/` and account for every input record.
+
+Streams the input (for its recordIds, in order) and Bedrock's `.jsonl.out`; each input recordId lands in exactly one
+of `succeeded.jsonl` (recordId + OpenAI chat.completion, reasoning split out) or `failed.jsonl` (recordId + error),
+including records Bedrock never processed. Memory: the recordIds only (at most BATCH_MAX_RECORDS of them); the
+result files are written to /tmp and uploaded in parts.
+A Failed, Stopped or Expired job also leaves `errors/<name>.json` with Bedrock's message.
+Input: `{"run": ..., "job": ...}`. Output (`$.outcome`): the event detail published for the terminal state.
+"""
+
+from __future__ import annotations
+
+import json
+import tempfile
+from collections.abc import Iterator
+from datetime import datetime
+from pathlib import Path
+from typing import IO, Any
+
+from batch_common import FAILED_JOB_STATUSES, errors_key, results_keys, run_state, s3_uri
+from batch_store import error_code, get_json, now, put_json, stream_lines, transient_errors, update_status
+from botocore.exceptions import ClientError
+from gateway.aws import client
+from gptoss.batch_records import BatchResult, failed, parse_output_line, record_id_of
+
+FUNCTION = "batch-collect"
+
+
+def handler(event: dict[str, Any], context: object = None) -> dict[str, Any]:
+    run, job = event["run"], event["job"]
+    s3 = client("s3", function=FUNCTION)
+    with transient_errors():
+        info = client("bedrock", function=FUNCTION).get_model_invocation_job(jobIdentifier=job["job_arn"])
+        status = info["status"]
+        out_bucket, out_base = _output_location(info, job["job_arn"])
+        manifest = get_json(s3, out_bucket, f"{out_base}manifest.json.out")
+        with tempfile.TemporaryDirectory() as tmp:
+            tally = _write_results(s3, run, info, (out_bucket, out_base), Path(tmp))
+        summary = _summary(run, info, manifest, tally)
+        put_json(s3, run["bucket"], results_keys(run["name"])["summary"], summary)
+        errors_uri = _write_errors(s3, run, info, summary) if status in FAILED_JOB_STATUSES else None
+        update_status(
+            s3,
+            run["bucket"],
+            run["name"],
+            {
+                "state": summary["state"],
+                "job_status": status,
+                "message": info.get("message"),
+                "records": {**summary["records"], "processed": summary["records"]["total"] - tally["not_processed"]},
+                "results": summary["results"],
+                "errors": errors_uri,
+                "ended_at": summary["timings"]["ended_at"],
+            },
+        )
+    return {
+        "id": run["name"],
+        "state": summary["state"],
+        "file": summary["file"],
+        "model": run["model"],
+        "job_arn": job["job_arn"],
+        "job_status": status,
+        "succeeded": status not in FAILED_JOB_STATUSES,
+        "records": summary["records"],
+        "results": summary["results"],
+        "errors": errors_uri,
+    }
+
+
+def _output_location(info: dict[str, Any], job_arn: str) -> tuple[str, str]:
+    """(bucket, key prefix) of `<outputS3Uri>/<jobId>/`, where Bedrock writes the `.out` files."""
+    uri = info["outputDataConfig"]["s3OutputDataConfig"]["s3Uri"]
+    bucket, _, prefix = uri.removeprefix("s3://").partition("/")
+    prefix = prefix if not prefix or prefix.endswith("/") else f"{prefix}/"
+    return bucket, f"{prefix}{job_arn.rsplit('/', 1)[-1]}/"
+
+
+def _write_results(
+    s3: Any, run: dict[str, Any], info: dict[str, Any], output: tuple[str, str], tmp: Path
+) -> dict[str, int]:
+    input_ids = [
+        record_id_of(line) for line in stream_lines(s3, run["bucket"], run["key"], version_id=run.get("version_id"))
+    ]
+    wanted = set(input_ids)
+    tally = {"succeeded": 0, "failed": 0, "not_processed": 0, "unmatched": 0, "input_tokens": 0, "output_tokens": 0}
+    keys = results_keys(run["name"])
+    with (tmp / "succeeded.jsonl").open("w") as ok_file, (tmp / "failed.jsonl").open("w") as failed_file:
+        done: set[str] = set()
+        out_bucket, out_base = output
+        filename = run["key"].rsplit("/", 1)[-1]
+        for line in _lines_if_present(s3, out_bucket, f"{out_base}{filename}.out"):
+            result = parse_output_line(line, model=run["model"])
+            if result.record_id not in wanted or result.record_id in done:
+                tally["unmatched"] += 1
+                continue
+            done.add(result.record_id)
+            _write(result, ok_file, failed_file, tally)
+        reason = _not_processed_reason(info)
+        for record_id in input_ids:
+            if record_id not in done:
+                done.add(record_id)
+                tally["not_processed"] += 1
+                _write(failed(record_id, "not_processed", reason), ok_file, failed_file, tally)
+    for part in ("succeeded", "failed"):
+        s3.upload_file(str(tmp / f"{part}.jsonl"), run["bucket"], keys[part])
+    return tally
+
+
+def _lines_if_present(s3: Any, bucket: str, key: str) -> Iterator[bytes]:
+    try:
+        yield from stream_lines(s3, bucket, key)
+    except ClientError as exc:
+        if error_code(exc) not in ("NoSuchKey", "404"):
+            raise
+
+
+def _write(result: BatchResult, ok_file: IO[str], failed_file: IO[str], tally: dict[str, int]) -> None:
+    line = json.dumps(result.to_dict(), separators=(",", ":")) + "\n"
+    if result.succeeded:
+        ok_file.write(line)
+        tally["succeeded"] += 1
+        prompt, completion = result.usage()
+        tally["input_tokens"] += prompt
+        tally["output_tokens"] += completion
+    else:
+        failed_file.write(line)
+        tally["failed"] += 1
+
+
+def _not_processed_reason(info: dict[str, Any]) -> str:
+    status = info["status"]
+    detail = f": {info['message']}" if info.get("message") else ""
+    if status == "Completed":
+        return "Bedrock returned no output for this record"
+    return f"not processed by Bedrock: the job ended {status}{detail}"
+
+
+def _iso(value: object) -> str | None:
+    return value.isoformat() if isinstance(value, datetime) else (str(value) if value else None)
+
+
+def _summary(
+    run: dict[str, Any], info: dict[str, Any], manifest: dict[str, Any] | None, tally: dict[str, int]
+) -> dict[str, Any]:
+    submitted, ended = info.get("submitTime"), info.get("endTime")
+    duration = (
+        (ended - submitted).total_seconds() if isinstance(submitted, datetime) and isinstance(ended, datetime) else None
+    )
+    keys = results_keys(run["name"])
+    manifest = manifest or {}
+    return {
+        "id": run["name"],
+        "file": s3_uri(run["bucket"], run["key"]),
+        "model": run["model"],
+        "state": run_state(info["status"]),
+        "job_status": info["status"],
+        "job_arn": info.get("jobArn"),
+        "job_name": info.get("jobName"),
+        "message": info.get("message"),
+        "records": {
+            "total": tally["succeeded"] + tally["failed"],
+            "succeeded": tally["succeeded"],
+            "failed": tally["failed"],
+            "not_processed": tally["not_processed"],
+        },
+        "unmatched_output_records": tally["unmatched"],
+        "tokens": {
+            "input": manifest.get("inputTokenCount", tally["input_tokens"]),
+            "output": manifest.get("outputTokenCount", tally["output_tokens"]),
+        },
+        "timings": {
+            "submitted_at": _iso(submitted),
+            "ended_at": _iso(ended),
+            "collected_at": now(),
+            "job_duration_seconds": duration,
+        },
+        "manifest": manifest or None,
+        "results": {part: s3_uri(run["bucket"], key) for part, key in keys.items()},
+    }
+
+
+def _write_errors(s3: Any, run: dict[str, Any], info: dict[str, Any], summary: dict[str, Any]) -> str:
+    put_json(
+        s3,
+        run["bucket"],
+        errors_key(run["name"]),
+        {
+            "id": run["name"],
+            "file": summary["file"],
+            "state": summary["state"],
+            "job_arn": summary["job_arn"],
+            "job_status": info["status"],
+            "message": info.get("message") or f"the Bedrock job ended {info['status']}",
+            "records": summary["records"],
+            "results": summary["results"],
+            "at": now(),
+        },
+    )
+    return s3_uri(run["bucket"], errors_key(run["name"]))

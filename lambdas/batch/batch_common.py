@@ -1,0 +1,217 @@
+"""Settings, naming and S3 layout shared by the batch lifecycle functions.
+
+Bucket layout (one run = one uploaded file, identified by its name without `.jsonl`):
+  input/[<model>/]<name>.jsonl          uploaded by the data team; <model> is an alias or Bedrock id, else the default
+  batch-output/<name>/<hash>/<jobId>/   written by Bedrock (the `.jsonl.out` and `manifest.json.out`)
+  results/<name>/summary.json, succeeded.jsonl, failed.jsonl
+  errors/<name>.json                    invalid input, failed/stopped/expired job, or a pipeline error
+  status/<name>.json                    the run's current state (read by GET /v1/batches)
+  status/claims/<hash>.json             idempotency claim: one per bucket/key/etag, created with If-None-Match
+"""
+
+from __future__ import annotations
+
+import hashlib
+import os
+import re
+from collections.abc import Mapping
+from dataclasses import dataclass
+from typing import Any
+
+from gptoss.batch_records import DEFAULT_MAX_FILE_BYTES, DEFAULT_MAX_RECORDS, DEFAULT_MIN_RECORDS, Limits
+from gptoss.errors import GatewayError
+from gptoss.models import KNOWN_MODELS, resolve_model
+
+INPUT_PREFIX = "input/"
+OUTPUT_PREFIX = "batch-output/"
+RESULTS_PREFIX = "results/"
+ERRORS_PREFIX = "errors/"
+STATUS_PREFIX = "status/"
+CLAIMS_PREFIX = "status/claims/"
+NAME_PATTERN = re.compile(r"[A-Za-z0-9][A-Za-z0-9._-]{0,99}")
+TERMINAL_JOB_STATUSES = ("Completed", "PartiallyCompleted", "Failed", "Stopped", "Expired")
+FAILED_JOB_STATUSES = ("Failed", "Stopped", "Expired")
+RETRYABLE_CODES = frozenset(
+    {
+        "ThrottlingException",
+        "TooManyRequestsException",
+        "ServiceUnavailableException",
+        "InternalServerException",
+        "SlowDown",
+        "RequestTimeout",
+        "InternalError",
+        "ServiceUnavailable",
+    }
+)
+
+
+class TransientError(Exception):
+    """A throttle or transient AWS error: the state machine retries the step with backoff."""
+
+
+class BatchSettingsError(ValueError):
+    """A batch function environment variable is missing or invalid."""
+
+
+@dataclass(frozen=True)
+class BatchSettings:
+    bucket: str
+    role_arn: str
+    default_model: str
+    enabled_models: tuple[str, ...]
+    limits: Limits
+    job_timeout_hours: int = 24
+    poll_seconds: int = 60
+    max_poll_seconds: int = 900
+    event_bus: str = "default"
+
+    @classmethod
+    def from_env(cls, env: Mapping[str, str] | None = None) -> BatchSettings:
+        env = os.environ if env is None else env
+        enabled = tuple(
+            _resolve_setting(name.strip(), KNOWN_MODELS, "ENABLED_MODELS")
+            for name in env.get("ENABLED_MODELS", ",".join(KNOWN_MODELS)).split(",")
+            if name.strip()
+        )
+        default = _resolve_setting(env.get("DEFAULT_MODEL", enabled[0]), enabled, "DEFAULT_MODEL")
+        return cls(
+            bucket=env.get("BUCKET_NAME", ""),
+            role_arn=env.get("BATCH_ROLE_ARN", ""),
+            default_model=default,
+            enabled_models=enabled,
+            limits=Limits(
+                min_records=_int(env, "BATCH_MIN_RECORDS", DEFAULT_MIN_RECORDS),
+                max_records=_int(env, "BATCH_MAX_RECORDS", DEFAULT_MAX_RECORDS),
+                max_file_bytes=_int(env, "BATCH_MAX_FILE_BYTES", DEFAULT_MAX_FILE_BYTES),
+            ),
+            job_timeout_hours=_int(env, "BATCH_TIMEOUT_HOURS", 24),
+            poll_seconds=_int(env, "BATCH_POLL_SECONDS", 60, minimum=0),
+            max_poll_seconds=_int(env, "BATCH_MAX_POLL_SECONDS", 900, minimum=0),
+            event_bus=env.get("EVENT_BUS_NAME", "default"),
+        )
+
+
+def _resolve_setting(name: str, enabled: tuple[str, ...], variable: str) -> str:
+    try:
+        return resolve_model(name, enabled)
+    except GatewayError:
+        raise BatchSettingsError(f"{variable}: model {name!r} is not one of {', '.join(enabled)}") from None
+
+
+def _int(env: Mapping[str, str], name: str, default: int, *, minimum: int = 1) -> int:
+    raw = env.get(name, "").strip()
+    if not raw:
+        return default
+    try:
+        value = int(raw)
+    except ValueError:
+        raise BatchSettingsError(f"{name} must be an integer, got {raw!r}") from None
+    if value < minimum:
+        raise BatchSettingsError(f"{name} must be >= {minimum}, got {value}")
+    return value
+
+
+@dataclass(frozen=True)
+class Source:
+    """The uploaded object a run is about."""
+
+    bucket: str
+    key: str
+    etag: str
+    size: int
+    version_id: str | None = None
+
+    @property
+    def uri(self) -> str:
+        return f"s3://{self.bucket}/{self.key}"
+
+    @property
+    def digest(self) -> str:
+        """Idempotency key: the same bucket/key/etag always maps to the same job."""
+        return hashlib.sha256(f"{self.bucket}/{self.key}/{self.etag}".encode()).hexdigest()
+
+
+def source_from_event(event: Mapping[str, Any]) -> Source:
+    """The object from an EventBridge S3 "Object Created" event."""
+    detail = event["detail"]
+    obj = detail["object"]
+    return Source(
+        bucket=detail["bucket"]["name"],
+        key=obj["key"],
+        etag=str(obj.get("etag", "")).strip('"'),
+        size=int(obj.get("size", 0)),
+        version_id=obj.get("version-id"),
+    )
+
+
+@dataclass(frozen=True)
+class RunTarget:
+    """What a key asks for: the run name and model, or why the key itself is unusable."""
+
+    name: str
+    model: str
+    problem: str | None = None
+
+
+def run_target(key: str, settings: BatchSettings) -> RunTarget:
+    """`input/[<model>/]<name>.jsonl` → run name and Bedrock model id."""
+    parts = key.removeprefix(INPUT_PREFIX).split("/")
+    filename = parts[-1]
+    stem = filename[: -len(".jsonl")] if filename.endswith(".jsonl") else filename
+    name = stem if NAME_PATTERN.fullmatch(stem) else re.sub(r"[^A-Za-z0-9._-]", "_", stem).lstrip("._-")[:100] or "run"
+    problem = None
+    if name != stem:
+        problem = (
+            f"file name {filename!r}: use only letters, digits, '.', '-' and '_' (starting with a letter or digit)"
+        )
+    folders = parts[:-1]
+    if not folders:
+        return RunTarget(name, settings.default_model, problem)
+    try:
+        model = resolve_model(folders[0], settings.enabled_models)
+    except GatewayError:
+        enabled = ", ".join(settings.enabled_models)
+        return RunTarget(
+            name, settings.default_model, f"model folder {folders[0]!r} is not an enabled model ({enabled})"
+        )
+    if len(folders) > 1:
+        problem = problem or f"key {key!r}: put files at input/<name>.jsonl or input/<model>/<name>.jsonl"
+    return RunTarget(name, model, problem)
+
+
+def job_name(name: str, source: Source) -> str:
+    """Deterministic Bedrock job name (pattern `[a-zA-Z0-9]{1,63}(-*[a-zA-Z0-9+\\-.]){0,63}`, max 63 chars)."""
+    safe = re.sub(r"[^A-Za-z0-9.-]", "-", name)[:40].strip("-.") or "run"
+    return f"gptoss-{safe}-{source.digest[:12]}"
+
+
+def output_prefix(name: str, source: Source) -> str:
+    return f"{OUTPUT_PREFIX}{name}/{source.digest[:12]}/"
+
+
+def results_keys(name: str) -> dict[str, str]:
+    base = f"{RESULTS_PREFIX}{name}/"
+    return {"summary": f"{base}summary.json", "succeeded": f"{base}succeeded.jsonl", "failed": f"{base}failed.jsonl"}
+
+
+def errors_key(name: str) -> str:
+    return f"{ERRORS_PREFIX}{name}.json"
+
+
+def status_key(name: str) -> str:
+    return f"{STATUS_PREFIX}{name}.json"
+
+
+def claim_key(source: Source) -> str:
+    return f"{CLAIMS_PREFIX}{source.digest}.json"
+
+
+def s3_uri(bucket: str, key: str) -> str:
+    return f"s3://{bucket}/{key}"
+
+
+def run_state(job_status: str) -> str:
+    """Our run state for a Bedrock job status (terminal statuses map to their snake_case name)."""
+    if job_status in TERMINAL_JOB_STATUSES:
+        return re.sub(r"(?<!^)([A-Z])", r"_\1", job_status).lower()
+    return "stopping" if job_status == "Stopping" else "in_progress"

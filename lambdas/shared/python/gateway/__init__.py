@@ -1,0 +1,1 @@
+"""Runtime glue shared by the API functions: AWS clients, settings, HTTP helpers, logs and metrics."""

@@ -1,0 +1,98 @@
+"""Calling Bedrock from async routes: blocking boto3 work runs in the thread pool, errors become GatewayErrors."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator, Callable, Iterator
+from typing import Any
+
+from botocore.exceptions import (
+    ClientError,
+    ConnectTimeoutError,
+    EndpointConnectionError,
+    NoCredentialsError,
+    ParamValidationError,
+    ReadTimeoutError,
+)
+from gptoss.errors import GatewayError, from_bedrock_error, invalid_request
+from starlette.concurrency import run_in_threadpool
+
+_END = object()
+
+
+def to_gateway_error(exc: Exception) -> GatewayError | None:
+    """The OpenAI-shaped error for a boto3/botocore failure, or None when `exc` is not one."""
+    if isinstance(exc, GatewayError):
+        return exc
+    if isinstance(exc, ClientError):
+        error = exc.response.get("Error", {})
+        return from_bedrock_error(str(error.get("Code", "")), str(error.get("Message", "")))
+    if isinstance(exc, ParamValidationError):
+        return invalid_request(str(exc).replace("\n", " ").strip())
+    if isinstance(exc, ReadTimeoutError):
+        return from_bedrock_error("ModelTimeoutException", "Bedrock did not answer within the read timeout.")
+    if isinstance(exc, ConnectTimeoutError | EndpointConnectionError):
+        return from_bedrock_error("ServiceUnavailableException", "Could not connect to Bedrock.")
+    if isinstance(exc, NoCredentialsError):
+        return GatewayError(500, "The gateway has no AWS credentials.", type="api_error", code="no_credentials")
+    return None
+
+
+async def call(operation: Callable[..., dict[str, Any]], **kwargs: Any) -> dict[str, Any]:
+    """Run one blocking Bedrock call off the event loop."""
+    try:
+        return await run_in_threadpool(operation, **kwargs)
+    except Exception as exc:
+        error = to_gateway_error(exc)
+        if error is None:
+            raise
+        raise error from None
+
+
+class EventStream:
+    """A Bedrock response stream opened (call + first event) in one thread hop, then read incrementally.
+
+    Errors raised before the first event surface from `open` (so the route can still answer with an HTTP
+    status); errors after that surface while iterating.
+    """
+
+    def __init__(self, events: Iterator[dict[str, Any]], raw: Any, first: object) -> None:
+        self._events = events
+        self._raw = raw
+        self._first = first
+
+    @classmethod
+    async def open(cls, operation: Callable[..., dict[str, Any]], key: str, **kwargs: Any) -> EventStream:
+        def _open() -> EventStream:
+            raw = operation(**kwargs)[key]
+            events = iter(raw)
+            return cls(events, raw, next(events, _END))
+
+        try:
+            return await run_in_threadpool(_open)
+        except Exception as exc:
+            error = to_gateway_error(exc)
+            if error is None:
+                raise
+            raise error from None
+
+    async def __aiter__(self) -> AsyncIterator[dict[str, Any]]:
+        if self._first is _END:
+            return
+        yield self._first  # type: ignore[misc]
+        while True:
+            try:
+                event = await run_in_threadpool(next, self._events, _END)
+            except Exception as exc:
+                error = to_gateway_error(exc)
+                if error is None:
+                    raise
+                raise error from None
+            if event is _END:
+                return
+            yield event
+
+    def close(self) -> None:
+        """Release the HTTP connection (e.g. when the client went away mid-stream)."""
+        close = getattr(self._raw, "close", None)
+        if close is not None:
+            close()

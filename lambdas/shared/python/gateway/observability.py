@@ -1,0 +1,119 @@
+"""Structured logs (Powertools Logger) and EMF metrics (Powertools Metrics), one log line and flush per request."""
+
+from __future__ import annotations
+
+import json
+import os
+import time
+import uuid
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+
+from aws_lambda_powertools import Logger
+from aws_lambda_powertools.metrics import EphemeralMetrics, MetricUnit
+from aws_lambda_powertools.metrics.functions import is_metrics_disabled
+
+SERVICE = os.environ.get("POWERTOOLS_SERVICE_NAME", "gpt-oss-gateway")
+logger = Logger(service=SERVICE)
+_metrics = EphemeralMetrics(namespace=os.environ.get("POWERTOOLS_METRICS_NAMESPACE", "GptOssGateway"), service=SERVICE)
+
+_ID_HEADERS = ("x-amzn-requestid", "x-amzn-request-id", "x-request-id")
+
+
+def request_id(headers: Mapping[str, str]) -> str:
+    """The caller's or API Gateway's request id (via the Lambda Web Adapter), else a new one."""
+    for name in _ID_HEADERS:
+        value = headers.get(name)
+        if value:
+            return value[:128]
+    context = headers.get("x-amzn-request-context")
+    if context:
+        try:
+            value = json.loads(context).get("requestId")
+        except (ValueError, AttributeError):
+            value = None
+        if isinstance(value, str) and value:
+            return value[:128]
+    return uuid.uuid4().hex
+
+
+@dataclass
+class RequestRecord:
+    """What one request did: emitted as a single log line and one EMF flush when it ends."""
+
+    route: str
+    request_id: str
+    log_prompts: bool = False
+    model: str | None = None
+    stream: bool = False
+    started: float = field(default_factory=time.perf_counter)
+    first_chunk_ms: float | None = None
+    input_tokens: int | None = None
+    output_tokens: int | None = None
+    guardrail_action: str | None = None
+    error: dict[str, object] | None = None
+
+    def mark_first_chunk(self) -> None:
+        if self.first_chunk_ms is None:
+            self.first_chunk_ms = (time.perf_counter() - self.started) * 1000
+
+    def record_usage(self, usage: Mapping[str, object] | None) -> None:
+        """Take token counts from an OpenAI `usage` or a Converse `usage` object."""
+        if not usage:
+            return
+        prompt = usage.get("prompt_tokens", usage.get("inputTokens"))
+        completion = usage.get("completion_tokens", usage.get("outputTokens"))
+        if isinstance(prompt, int):
+            self.input_tokens = prompt
+        if isinstance(completion, int):
+            self.output_tokens = completion
+
+    def log_payload(self, kind: str, payload: object) -> None:
+        """Log a prompt or completion, only when LOG_PROMPTS=true."""
+        if self.log_prompts:
+            logger.info(kind, extra={"request_id": self.request_id, "route": self.route, kind: payload})
+
+    def finish(self, status: int) -> None:
+        latency_ms = (time.perf_counter() - self.started) * 1000
+        model = self.model or "unknown"
+        fields: dict[str, object] = {
+            "request_id": self.request_id,
+            "route": self.route,
+            "model": model,
+            "status": status,
+            "stream": self.stream,
+            "latency_ms": round(latency_ms, 3),
+        }
+        if self.first_chunk_ms is not None:
+            fields["first_chunk_ms"] = round(self.first_chunk_ms, 3)
+        if self.input_tokens is not None:
+            fields["input_tokens"] = self.input_tokens
+            fields["output_tokens"] = self.output_tokens
+        if self.guardrail_action:
+            fields["guardrail_action"] = self.guardrail_action
+        if self.error:
+            fields["error"] = self.error
+        logger.info("request completed", extra=fields)
+        _emit_metrics(self, model, status, latency_ms)
+
+
+def _emit_metrics(record: RequestRecord, model: str, status: int, latency_ms: float) -> None:
+    # Runs without awaiting, so concurrent requests on the event loop never interleave dimension sets.
+    if is_metrics_disabled():
+        return
+    _metrics.add_dimension(name="route", value=record.route)
+    _metrics.add_dimension(name="model", value=model)
+    _metrics.add_metric(name="Latency", unit=MetricUnit.Milliseconds, value=latency_ms)
+    if record.first_chunk_ms is not None:
+        _metrics.add_metric(name="TimeToFirstChunk", unit=MetricUnit.Milliseconds, value=record.first_chunk_ms)
+    if record.input_tokens is not None:
+        _metrics.add_metric(name="InputTokens", unit=MetricUnit.Count, value=record.input_tokens)
+        _metrics.add_metric(name="OutputTokens", unit=MetricUnit.Count, value=record.output_tokens or 0)
+    if record.guardrail_action == "INTERVENED":
+        _metrics.add_metric(name="GuardrailInterventions", unit=MetricUnit.Count, value=1)
+    _metrics.flush_metrics()
+    if status >= 400:
+        _metrics.add_dimension(name="route", value=record.route)
+        _metrics.add_dimension(name="status", value=str(status))
+        _metrics.add_metric(name="Errors", unit=MetricUnit.Count, value=1)
+        _metrics.flush_metrics()

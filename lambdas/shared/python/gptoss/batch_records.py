@@ -1,0 +1,337 @@
+"""Batch inference records: validate input JSONL lines and turn Bedrock's `.jsonl.out` lines into results.
+
+Input line (what Bedrock expects): ``{"recordId": "<id>", "modelInput": {<chat completion body>}}``.
+Output line (what Bedrock writes): ``{"recordId", "modelInput", "modelOutput"}`` or ``{..., "error": {...}}``.
+
+``recordId`` rule: 1-64 characters, ASCII letters and digits, ``-`` and ``_`` allowed after the first character.
+Bedrock documents the id only as an "alphanumeric string" (its examples use 11 characters, e.g. ``CALL0000001``);
+ids are required here (Bedrock would invent missing ones, which breaks matching results to inputs).
+
+Pure functions, no I/O: callers hand in lines (bytes without the trailing newline) from a file or an S3 stream.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from collections.abc import Callable, Iterable, Iterator, Sequence
+from dataclasses import dataclass, field
+
+from gptoss.chat_request import parse_chat_request
+from gptoss.errors import GatewayError
+from gptoss.invoke import from_invoke_response
+from gptoss.models import resolve_model
+
+RECORD_ID_PATTERN = re.compile(r"[A-Za-z0-9][A-Za-z0-9_-]{0,63}")
+DEFAULT_MIN_RECORDS = 100
+DEFAULT_MAX_RECORDS = 50_000
+DEFAULT_MAX_FILE_BYTES = 1_000_000_000
+MAX_REPORTED_PROBLEMS = 1000
+_TOOL_FIELDS = ("tools", "functions", "function_call")
+
+
+@dataclass(frozen=True)
+class Limits:
+    """Quotas a batch input file must respect (Bedrock's defaults unless configured)."""
+
+    min_records: int = DEFAULT_MIN_RECORDS
+    max_records: int = DEFAULT_MAX_RECORDS
+    max_file_bytes: int = DEFAULT_MAX_FILE_BYTES
+    allow_tools: bool = False
+
+
+@dataclass(frozen=True)
+class Problem:
+    """One thing wrong with a batch file; `line` is 1-based, None for whole-file problems."""
+
+    line: int | None
+    code: str
+    message: str
+
+    def to_dict(self) -> dict:
+        return {"line": self.line, "code": self.code, "message": self.message}
+
+    def __str__(self) -> str:
+        where = f"line {self.line}" if self.line is not None else "file"
+        return f"{where}: {self.message} [{self.code}]"
+
+
+@dataclass
+class Report:
+    """Outcome of validating a whole file; `problems` keeps the first MAX_REPORTED_PROBLEMS."""
+
+    model: str
+    records: int = 0
+    bytes: int = 0
+    problem_count: int = 0
+    problems: list[Problem] = field(default_factory=list)
+
+    @property
+    def valid(self) -> bool:
+        return self.problem_count == 0
+
+    def add(self, problem: Problem) -> None:
+        self.problem_count += 1
+        if len(self.problems) < MAX_REPORTED_PROBLEMS:
+            self.problems.append(problem)
+
+    def to_dict(self) -> dict:
+        return {
+            "valid": self.valid,
+            "model": self.model,
+            "records": self.records,
+            "bytes": self.bytes,
+            "problem_count": self.problem_count,
+            "problems_shown": len(self.problems),
+            "problems": [problem.to_dict() for problem in self.problems],
+        }
+
+
+def iter_lines(chunks: Iterable[bytes]) -> Iterator[bytes]:
+    """Split a stream of byte chunks into lines (newline and a trailing CR removed); memory is one chunk + one line."""
+    pending = b""
+    for chunk in chunks:
+        if not chunk:
+            continue
+        parts = (pending + chunk).split(b"\n") if pending else chunk.split(b"\n")
+        pending = parts.pop()
+        for part in parts:
+            yield part[:-1] if part.endswith(b"\r") else part
+    if pending:
+        yield pending[:-1] if pending.endswith(b"\r") else pending
+
+
+def check_record(
+    line: bytes | str, line_number: int, *, model: str, enabled: Sequence[str], limits: Limits
+) -> tuple[str | None, list[Problem]]:
+    """Validate one input line; returns its well-formed recordId (or None) and its problems."""
+    try:
+        record = json.loads(line)
+    except ValueError as exc:
+        if not line.strip():
+            return None, [Problem(line_number, "blank_line", "blank line: every line must be one JSON record")]
+        return None, [Problem(line_number, "invalid_json", f"invalid JSON: {exc}")]
+    if type(record) is not dict:
+        return None, [Problem(line_number, "invalid_record", "a record must be a JSON object")]
+    record_id = record.get("recordId")
+    model_input = record.get("modelInput")
+    problems: list[Problem] = []
+    record_id = _check_record_id(record_id, line_number, problems)
+    _check_model_input(model_input, line_number, model=model, enabled=enabled, limits=limits, out=problems)
+    return record_id, problems
+
+
+def _check_record_id(record_id: object, line_number: int, problems: list[Problem]) -> str | None:
+    if record_id is None:
+        problems.append(Problem(line_number, "missing_record_id", "missing recordId"))
+        return None
+    if not isinstance(record_id, str) or not RECORD_ID_PATTERN.fullmatch(record_id):
+        problems.append(
+            Problem(
+                line_number,
+                "invalid_record_id",
+                f"recordId {record_id!r} must be 1-64 letters, digits, '-' or '_' (starting with a letter or digit)",
+            )
+        )
+        return None
+    return record_id
+
+
+def _check_model_input(
+    model_input: object, line_number: int, *, model: str, enabled: Sequence[str], limits: Limits, out: list[Problem]
+) -> None:
+    if model_input is None:
+        out.append(Problem(line_number, "missing_model_input", "missing modelInput"))
+        return
+    if not isinstance(model_input, dict):
+        out.append(Problem(line_number, "invalid_model_input", "modelInput must be a JSON object (a chat request)"))
+        return
+    if model_input.get("stream") is True:
+        out.append(Problem(line_number, "stream_not_allowed", "modelInput.stream must not be true in a batch"))
+    requested = model_input.get("model")
+    if requested is not None and _resolve(requested, enabled) != model:
+        out.append(
+            Problem(
+                line_number, "model_mismatch", f"modelInput.model {requested!r} differs from the batch model {model}"
+            )
+        )
+    if not limits.allow_tools and any(model_input.get(name) for name in _TOOL_FIELDS):
+        out.append(Problem(line_number, "tools_not_allowed", "tools are not supported in batch inference"))
+    body = {**model_input, "model": model}
+    if body.get("stream") is True:
+        body["stream"] = False
+    try:
+        parse_chat_request(body)
+    except GatewayError as exc:
+        where = f"modelInput.{exc.param}" if exc.param else "modelInput"
+        out.append(Problem(line_number, "invalid_model_input", f"{where}: {exc.message}"))
+
+
+def _resolve(name: object, enabled: Sequence[str]) -> str | None:
+    if not isinstance(name, str):
+        return None
+    try:
+        return resolve_model(name, enabled)
+    except GatewayError:
+        return None
+
+
+def _is_number_between(low: float, high: float) -> Callable[[object], bool]:
+    return lambda value: type(value) in (int, float) and low <= value <= high
+
+
+def _simple_messages(messages: object) -> bool:
+    if type(messages) is not list or not messages:
+        return False
+    for message in messages:
+        if (
+            type(message) is not dict
+            or len(message) != 2
+            or message.get("role") not in _SIMPLE_ROLES
+            or type(message.get("content")) is not str
+        ):
+            return False
+    return True
+
+
+_SIMPLE_ROLES = ("system", "developer", "user", "assistant")
+_PLAIN_SCALARS: dict[str, Callable[[object], bool]] = {
+    "max_completion_tokens": lambda value: type(value) is int and value >= 1,
+    "max_tokens": lambda value: type(value) is int and value >= 1,
+    "temperature": _is_number_between(0, 2),
+    "top_p": _is_number_between(0, 1),
+    "reasoning_effort": lambda value: value in ("low", "medium", "high"),
+    "stream": lambda value: value is False,
+}
+
+
+def plainly_valid(record: object, model: str) -> str | None:
+    """Fast path for the common record shape (text messages, plain sampling fields): its recordId when
+    `check_record` would find no problem, else None and the caller runs the full check. Property-tested
+    against `parse_chat_request`."""
+    if type(record) is not dict:
+        return None
+    record_id = record.get("recordId")
+    model_input = record.get("modelInput")
+    if type(record_id) is not str or type(model_input) is not dict or not RECORD_ID_PATTERN.fullmatch(record_id):
+        return None
+    for key, value in model_input.items():
+        if key == "messages":
+            if not _simple_messages(value):
+                return None
+        elif key == "model":
+            if value != model:
+                return None
+        else:
+            check = _PLAIN_SCALARS.get(key)
+            if check is None or not check(value):
+                return None
+    return record_id if "messages" in model_input else None
+
+
+def validate_lines(
+    lines: Iterable[bytes], *, size: int, model: str, enabled: Sequence[str], limits: Limits | None = None
+) -> Report:
+    """Validate a whole file given its size and its lines; ids are kept only up to `max_records` (memory stays flat)."""
+    limits = limits or Limits()
+    report = Report(model=model, bytes=size)
+    if size > limits.max_file_bytes:
+        report.add(Problem(None, "file_too_large", f"file is {size} bytes; the limit is {limits.max_file_bytes} bytes"))
+        return report
+    seen: dict[str, int] = {}
+    max_records = limits.max_records
+    loads = json.loads
+    line_number = 0
+    for line_number, line in enumerate(lines, start=1):
+        try:
+            record_id = plainly_valid(loads(line), model)
+        except ValueError:
+            record_id = None
+        if record_id is None:
+            record_id, problems = check_record(line, line_number, model=model, enabled=enabled, limits=limits)
+            for problem in problems:
+                report.add(problem)
+        if record_id is None or line_number > max_records:
+            continue
+        first = seen.setdefault(record_id, line_number)
+        if first != line_number:
+            report.add(
+                Problem(line_number, "duplicate_record_id", f"recordId {record_id!r} already used on line {first}")
+            )
+    report.records = line_number
+    if report.records < limits.min_records:
+        report.add(
+            Problem(None, "too_few_records", f"{report.records} records; a batch needs at least {limits.min_records}")
+        )
+    elif report.records > limits.max_records:
+        report.add(
+            Problem(None, "too_many_records", f"{report.records} records; a batch allows at most {limits.max_records}")
+        )
+    return report
+
+
+def record_id_of(line: bytes | str) -> str | None:
+    """The recordId of an input line that already passed validation (None if unreadable)."""
+    try:
+        record = json.loads(line)
+    except ValueError:
+        return None
+    record_id = record.get("recordId") if isinstance(record, dict) else None
+    return record_id if isinstance(record_id, str) else None
+
+
+@dataclass(frozen=True)
+class BatchResult:
+    """One record's outcome: a chat.completion when it succeeded, else an error."""
+
+    record_id: str | None
+    completion: dict | None = None
+    error: dict | None = None
+
+    @property
+    def succeeded(self) -> bool:
+        return self.completion is not None
+
+    def usage(self) -> tuple[int, int]:
+        """(prompt_tokens, completion_tokens) of a successful record."""
+        usage = (self.completion or {}).get("usage") or {}
+        return int(usage.get("prompt_tokens") or 0), int(usage.get("completion_tokens") or 0)
+
+    def to_dict(self) -> dict:
+        if self.completion is not None:
+            return {"recordId": self.record_id, "response": self.completion}
+        return {"recordId": self.record_id, "error": self.error}
+
+
+def failed(record_id: str | None, code: str, message: str) -> BatchResult:
+    return BatchResult(record_id, error={"code": code, "message": message})
+
+
+def parse_output_line(line: bytes | str, *, model: str) -> BatchResult:
+    """Turn one line of Bedrock's `.jsonl.out` into a result, with `<reasoning>` split into `reasoning_content`."""
+    try:
+        record = json.loads(line)
+    except ValueError as exc:
+        return failed(None, "invalid_output", f"Bedrock wrote a line that is not JSON: {exc}")
+    if not isinstance(record, dict):
+        return failed(None, "invalid_output", "Bedrock wrote a line that is not a JSON object")
+    record_id = record.get("recordId") if isinstance(record.get("recordId"), str) else None
+    error = record.get("error")
+    if error:
+        return _from_bedrock_error(record_id, error)
+    output = record.get("modelOutput")
+    if not isinstance(output, dict) or not output.get("choices"):
+        return failed(record_id, "invalid_output", "Bedrock returned no modelOutput for this record")
+    try:
+        completion = from_invoke_response(output, model=model)
+    except (GatewayError, KeyError, TypeError, ValueError, IndexError) as exc:
+        return failed(record_id, "invalid_output", f"unreadable modelOutput: {exc}")
+    return BatchResult(record_id, completion=completion)
+
+
+def _from_bedrock_error(record_id: str | None, error: object) -> BatchResult:
+    if not isinstance(error, dict):
+        return failed(record_id, "model_error", str(error))
+    code = error.get("errorCode", "model_error")
+    message = error.get("errorMessage") or error.get("message") or "Bedrock reported an error for this record"
+    return failed(record_id, str(code), str(message))

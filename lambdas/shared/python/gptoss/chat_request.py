@@ -1,0 +1,300 @@
+"""Validation of an OpenAI Create-chat-completion body, before it is sent to either backend.
+
+Every rejection is a 400 `invalid_request_error` whose `param` names the offending field with a JSON-path-like
+string (`messages[2].role`, `tools[0].function.parameters`, `temperature`). The checks cover what gpt-oss on
+Bedrock can actually serve: text-only content, one choice (`n` = 1), no `logit_bias`.
+
+Normalisation (the returned copy): top-level fields whose value is `null` are removed, since OpenAI treats them as
+"not given"; an empty `logit_bias` object is removed for the same reason. Everything else is kept as sent,
+including fields this module does not know, so that each backend can forward them (see `converse.py`).
+"""
+
+from __future__ import annotations
+
+import copy
+import math
+import re
+from collections.abc import Callable
+from typing import Any
+
+from gptoss.errors import GatewayError, invalid_request
+
+ROLES: tuple[str, ...] = ("system", "developer", "user", "assistant", "tool")
+REASONING_EFFORTS: tuple[str, ...] = ("low", "medium", "high")
+RESPONSE_FORMATS: tuple[str, ...] = ("text", "json_object", "json_schema")
+TOOL_CHOICES: tuple[str, ...] = ("none", "auto", "required")
+NON_TEXT_PARTS: tuple[str, ...] = ("image_url", "input_audio", "file", "image", "audio", "input_image")
+MAX_STOP_SEQUENCES = 4
+NAME_PATTERN = re.compile(r"^[a-zA-Z0-9_-]{1,64}$")
+
+Json = dict[str, Any]
+
+
+def parse_chat_request(body: object) -> Json:
+    """Validate an already JSON-decoded chat request; return a normalised deep copy or raise a 400 GatewayError."""
+    if not isinstance(body, dict):
+        raise invalid_request("The request body must be a JSON object.")
+    request: Json = {key: copy.deepcopy(value) for key, value in body.items() if value is not None}
+    _check_model(request)
+    _check_messages(request)
+    _check_sampling(request)
+    _check_streaming(request)
+    tool_names = _check_tools(request)
+    _check_tool_choice(request, tool_names)
+    _check_other_fields(request)
+    return request
+
+
+def _fail(message: str, param: str) -> GatewayError:
+    return invalid_request(message, param=param)
+
+
+def _is_number(value: object) -> bool:
+    return isinstance(value, int | float) and not isinstance(value, bool) and math.isfinite(value)
+
+
+def _is_int(value: object) -> bool:
+    return isinstance(value, int) and not isinstance(value, bool)
+
+
+def _check_model(request: Json) -> None:
+    if "model" not in request:
+        raise _fail("You must provide a model parameter.", "model")
+    if not isinstance(request["model"], str) or not request["model"].strip():
+        raise _fail("'model' must be a non-empty string.", "model")
+
+
+def _check_messages(request: Json) -> None:
+    messages = request.get("messages")
+    if messages is None:
+        raise _fail("Missing required parameter: 'messages'.", "messages")
+    if not isinstance(messages, list):
+        raise _fail("'messages' must be an array of message objects.", "messages")
+    if not messages:
+        raise _fail("'messages' must contain at least one message.", "messages")
+    for index, message in enumerate(messages):
+        _check_message(message, f"messages[{index}]")
+
+
+def _check_message(message: object, where: str) -> None:
+    if not isinstance(message, dict):
+        raise _fail("Each message must be an object.", where)
+    role = message.get("role")
+    if role is None:
+        raise _fail("Missing required parameter: 'role'.", f"{where}.role")
+    if role not in ROLES:
+        raise _fail(f"Invalid role {role!r}; expected one of {', '.join(ROLES)}.", f"{where}.role")
+    if "name" in message and message["name"] is not None and not isinstance(message["name"], str):
+        raise _fail("'name' must be a string.", f"{where}.name")
+    content = message.get("content")
+    if role == "assistant":
+        _check_assistant(message, where)
+    elif content is None:
+        raise _fail(f"Missing required parameter: 'content' for a {role} message.", f"{where}.content")
+    else:
+        _check_content(content, f"{where}.content", allow_refusal=False)
+    if role == "tool":
+        tool_call_id = message.get("tool_call_id")
+        if not isinstance(tool_call_id, str) or not tool_call_id:
+            raise _fail("A tool message needs a non-empty string 'tool_call_id'.", f"{where}.tool_call_id")
+
+
+def _check_content(content: object, where: str, *, allow_refusal: bool) -> None:
+    if isinstance(content, str):
+        return
+    if not isinstance(content, list):
+        raise _fail("'content' must be a string or an array of content parts.", where)
+    for index, part in enumerate(content):
+        part_where = f"{where}[{index}]"
+        if not isinstance(part, dict):
+            raise _fail("Each content part must be an object.", part_where)
+        kind = part.get("type")
+        if kind in NON_TEXT_PARTS:
+            raise _fail(
+                f"Content parts of type {kind!r} are not supported: gpt-oss is text-only.", f"{part_where}.type"
+            )
+        if kind == "text" or (allow_refusal and kind == "refusal"):
+            if not isinstance(part.get(kind), str):
+                raise _fail(f"A {kind} content part needs a string {kind!r} field.", f"{part_where}.{kind}")
+            continue
+        raise _fail(f"Invalid content part type {kind!r}; expected 'text'.", f"{part_where}.type")
+
+
+def _check_assistant(message: Json, where: str) -> None:
+    content = message.get("content")
+    if content is not None:
+        _check_content(content, f"{where}.content", allow_refusal=True)
+    for field in ("reasoning_content", "refusal"):
+        if message.get(field) is not None and not isinstance(message[field], str):
+            raise _fail(f"'{field}' must be a string.", f"{where}.{field}")
+    tool_calls = message.get("tool_calls")
+    if tool_calls is None:
+        if content is None:
+            raise _fail("An assistant message needs 'content' or 'tool_calls'.", f"{where}.content")
+        return
+    if not isinstance(tool_calls, list):
+        raise _fail("'tool_calls' must be an array.", f"{where}.tool_calls")
+    for index, call in enumerate(tool_calls):
+        _check_tool_call(call, f"{where}.tool_calls[{index}]")
+
+
+def _check_tool_call(call: object, where: str) -> None:
+    if not isinstance(call, dict):
+        raise _fail("Each tool call must be an object.", where)
+    if not isinstance(call.get("id"), str) or not call["id"]:
+        raise _fail("A tool call needs a non-empty string 'id'.", f"{where}.id")
+    if call.get("type", "function") != "function":
+        raise _fail("Only tool calls of type 'function' are supported.", f"{where}.type")
+    function = call.get("function")
+    if not isinstance(function, dict):
+        raise _fail("A tool call needs a 'function' object.", f"{where}.function")
+    name = function.get("name")
+    if not isinstance(name, str) or not NAME_PATTERN.match(name):
+        raise _fail("A tool call's function name must match ^[a-zA-Z0-9_-]{1,64}$.", f"{where}.function.name")
+    if not isinstance(function.get("arguments"), str):
+        raise _fail("A tool call's 'arguments' must be a JSON-encoded string.", f"{where}.function.arguments")
+
+
+def _check_range(request: Json, field: str, low: float, high: float) -> None:
+    if field in request:
+        value = request[field]
+        if not _is_number(value) or not low <= value <= high:
+            raise _fail(f"'{field}' must be a number between {low:g} and {high:g}.", field)
+
+
+def _check_sampling(request: Json) -> None:
+    _check_range(request, "temperature", 0, 2)
+    _check_range(request, "top_p", 0, 1)
+    _check_range(request, "frequency_penalty", -2, 2)
+    _check_range(request, "presence_penalty", -2, 2)
+    for field in ("max_tokens", "max_completion_tokens"):
+        if field in request and (not _is_int(request[field]) or request[field] < 1):
+            raise _fail(f"'{field}' must be a positive integer.", field)
+    if "n" in request:
+        if not _is_int(request["n"]) or request["n"] < 1:
+            raise _fail("'n' must be a positive integer.", "n")
+        if request["n"] > 1:
+            raise _fail("Only n=1 is supported: Bedrock returns one choice per request.", "n")
+    if "stop" in request:
+        _check_stop(request["stop"])
+    if "seed" in request and not _is_int(request["seed"]):
+        raise _fail("'seed' must be an integer.", "seed")
+    if "logit_bias" in request:
+        if request["logit_bias"] == {}:
+            del request["logit_bias"]
+        else:
+            raise _fail("'logit_bias' is not supported by gpt-oss on Bedrock.", "logit_bias")
+
+
+def _check_stop(stop: object) -> None:
+    sequences = [stop] if isinstance(stop, str) else stop
+    if not isinstance(sequences, list) or not all(isinstance(item, str) for item in sequences):
+        raise _fail("'stop' must be a string or an array of strings.", "stop")
+    if len(sequences) > MAX_STOP_SEQUENCES:
+        raise _fail(f"'stop' accepts at most {MAX_STOP_SEQUENCES} sequences.", "stop")
+    if any(not item for item in sequences):
+        raise _fail("Stop sequences must be non-empty strings.", "stop")
+
+
+def _check_streaming(request: Json) -> None:
+    if "stream" in request and not isinstance(request["stream"], bool):
+        raise _fail("'stream' must be a boolean.", "stream")
+    if "stream_options" not in request:
+        return
+    options = request["stream_options"]
+    if not request.get("stream"):
+        raise _fail("'stream_options' is only allowed when 'stream' is true.", "stream_options")
+    if not isinstance(options, dict):
+        raise _fail("'stream_options' must be an object.", "stream_options")
+    if "include_usage" in options and not isinstance(options["include_usage"], bool):
+        raise _fail("'include_usage' must be a boolean.", "stream_options.include_usage")
+
+
+def _check_tools(request: Json) -> list[str]:
+    if "tools" not in request:
+        return []
+    tools = request["tools"]
+    if not isinstance(tools, list):
+        raise _fail("'tools' must be an array.", "tools")
+    names: list[str] = []
+    for index, tool in enumerate(tools):
+        where = f"tools[{index}]"
+        if not isinstance(tool, dict):
+            raise _fail("Each tool must be an object.", where)
+        if tool.get("type") != "function":
+            raise _fail("Only tools of type 'function' are supported.", f"{where}.type")
+        function = tool.get("function")
+        if not isinstance(function, dict):
+            raise _fail("A tool needs a 'function' object.", f"{where}.function")
+        name = function.get("name")
+        if not isinstance(name, str) or not NAME_PATTERN.match(name):
+            raise _fail("A function name must match ^[a-zA-Z0-9_-]{1,64}$.", f"{where}.function.name")
+        if name in names:
+            raise _fail(f"Duplicate function name {name!r}.", f"{where}.function.name")
+        names.append(name)
+        if function.get("description") is not None and not isinstance(function["description"], str):
+            raise _fail("A function description must be a string.", f"{where}.function.description")
+        _check_parameters(function.get("parameters"), f"{where}.function.parameters")
+        if function.get("strict") is not None and not isinstance(function["strict"], bool):
+            raise _fail("'strict' must be a boolean.", f"{where}.function.strict")
+    return names
+
+
+def _check_parameters(parameters: object, where: str) -> None:
+    if parameters is None:
+        return
+    if not isinstance(parameters, dict):
+        raise _fail("Function parameters must be a JSON Schema object.", where)
+    if parameters.get("type", "object") != "object":
+        raise _fail("Function parameters must be a JSON Schema with type 'object'.", where)
+    if "properties" in parameters and not isinstance(parameters["properties"], dict):
+        raise _fail("'properties' must be an object.", f"{where}.properties")
+
+
+def _check_tool_choice(request: Json, tool_names: list[str]) -> None:
+    if "tool_choice" not in request:
+        return
+    choice = request["tool_choice"]
+    if isinstance(choice, str):
+        if choice not in TOOL_CHOICES:
+            raise _fail(f"Invalid tool_choice {choice!r}; expected none, auto, required or a function.", "tool_choice")
+        if choice == "required" and not tool_names:
+            raise _fail("tool_choice 'required' needs at least one tool in 'tools'.", "tool_choice")
+        return
+    if not isinstance(choice, dict) or choice.get("type") != "function" or not isinstance(choice.get("function"), dict):
+        raise _fail("tool_choice must be a string or {'type': 'function', 'function': {'name': ...}}.", "tool_choice")
+    name = choice["function"].get("name")
+    if name not in tool_names:
+        raise _fail(f"tool_choice names a function not in 'tools': {name!r}.", "tool_choice.function.name")
+
+
+def _check_type(request: Json, field: str, check: Callable[[object], bool], expected: str) -> None:
+    if field in request and not check(request[field]):
+        raise _fail(f"'{field}' must be {expected}.", field)
+
+
+def _check_other_fields(request: Json) -> None:
+    effort = request.get("reasoning_effort")
+    if effort is not None and effort not in REASONING_EFFORTS:
+        raise _fail("'reasoning_effort' must be one of 'low', 'medium', 'high'.", "reasoning_effort")
+    response_format = request.get("response_format")
+    if response_format is not None and (
+        not isinstance(response_format, dict) or response_format.get("type") not in RESPONSE_FORMATS
+    ):
+        raise _fail(
+            "'response_format' must be an object with type text, json_object or json_schema.", "response_format"
+        )
+    _check_type(request, "parallel_tool_calls", lambda v: isinstance(v, bool), "a boolean")
+    _check_type(request, "logprobs", lambda v: isinstance(v, bool), "a boolean")
+    _check_type(request, "top_logprobs", lambda v: _is_int(v) and 0 <= v <= 20, "an integer between 0 and 20")
+    _check_type(request, "user", lambda v: isinstance(v, str), "a string")
+    _check_type(request, "store", lambda v: isinstance(v, bool), "a boolean")
+    _check_type(request, "metadata", lambda v: isinstance(v, dict), "an object")
+    for legacy in ("functions", "function_call"):
+        if legacy in request:
+            raise _fail(f"'{legacy}' is deprecated and not supported; use 'tools' and 'tool_choice'.", legacy)
+    if "audio" in request:
+        raise _fail("Audio output is not supported: gpt-oss is text-only.", "audio")
+    modalities = request.get("modalities")
+    if modalities is not None and (not isinstance(modalities, list) or set(modalities) - {"text"}):
+        raise _fail("Only the 'text' modality is supported.", "modalities")

@@ -1,0 +1,103 @@
+"""The local API server: both API apps behind one ASGI app, optional bearer-key check, run by uvicorn."""
+
+from __future__ import annotations
+
+import hmac
+import json
+import socket
+import threading
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+
+import chat_api
+import converse_api
+import uvicorn
+from gateway.settings import Settings
+from starlette.applications import Starlette
+from starlette.routing import BaseRoute
+from starlette.types import ASGIApp, Receive, Scope, Send
+
+_UNAUTHORIZED = json.dumps(
+    {
+        "error": {
+            "message": "Incorrect API key provided. Use the key in LOCAL_API_KEY as the bearer token.",
+            "type": "authentication_error",
+            "param": None,
+            "code": "invalid_api_key",
+        }
+    }
+).encode()
+_OPEN_PATHS = ("/healthz",)
+
+
+class BearerKey:
+    """ASGI middleware: 401 OpenAI error object unless `Authorization: Bearer <key>` matches."""
+
+    def __init__(self, app: ASGIApp, key: str) -> None:
+        self.app = app
+        self._expected = f"Bearer {key}".encode()
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] == "http" and scope["path"] not in _OPEN_PATHS:
+            given = dict(scope["headers"]).get(b"authorization", b"")
+            if not hmac.compare_digest(given, self._expected):
+                headers = [(b"content-type", b"application/json"), (b"www-authenticate", b"Bearer")]
+                await send({"type": "http.response.start", "status": 401, "headers": headers})
+                await send({"type": "http.response.body", "body": _UNAUTHORIZED})
+                return
+        await self.app(scope, receive, send)
+
+
+def create_app(
+    *, settings: Settings | None = None, endpoint_url: str | None = None, api_key: str | None = None
+) -> ASGIApp:
+    """One app serving every route of the chat and converse functions (each keeps its own Bedrock client)."""
+    chat = chat_api.create_app(settings=settings, endpoint_url=endpoint_url)
+    converse = converse_api.create_app(settings=settings, endpoint_url=endpoint_url)
+    routes: list[BaseRoute] = list(chat.router.routes)
+    routes += [route for route in converse.router.routes if getattr(route, "path", None) != "/healthz"]
+
+    @asynccontextmanager
+    async def lifespan(app: object) -> AsyncIterator[None]:
+        chat.state.runtime.load()
+        converse.state.runtime.load()
+        yield
+
+    app: ASGIApp = Starlette(routes=routes, exception_handlers=chat.exception_handlers, lifespan=lifespan)
+    return BearerKey(app, api_key) if api_key else app
+
+
+class LocalServer:
+    """uvicorn serving `app` in a background thread on host:port (0 = a free port); ready when entered."""
+
+    def __init__(self, app: ASGIApp, *, host: str = "127.0.0.1", port: int = 0) -> None:
+        self._socket = socket.socket(socket.AF_INET6 if ":" in host else socket.AF_INET, socket.SOCK_STREAM)
+        self._socket.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        self._socket.bind((host, port))
+        self.host = host
+        self.port: int = self._socket.getsockname()[1]
+        config = uvicorn.Config(app, log_level="warning", access_log=False, lifespan="on", timeout_graceful_shutdown=1)
+        self._server = uvicorn.Server(config)
+        self._thread = threading.Thread(target=self._server.run, kwargs={"sockets": [self._socket]}, daemon=True)
+
+    @property
+    def url(self) -> str:
+        host = f"[{self.host}]" if ":" in self.host else self.host
+        return f"http://{host}:{self.port}"
+
+    def __enter__(self) -> LocalServer:
+        self._thread.start()
+        while not self._server.started:
+            if not self._thread.is_alive():
+                raise RuntimeError("the local server failed to start (see the log above)")
+            self._thread.join(0.01)
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self._server.should_exit = True
+        self._thread.join(5)
+        self._socket.close()
+
+    def serve_forever(self) -> None:
+        """Serve in the calling (main) thread until interrupted."""
+        self._server.run(sockets=[self._socket])

@@ -1,0 +1,99 @@
+"""Fixtures' building blocks for the chat/converse function tests: settings, stubbed clients, emulator-backed apps."""
+
+from __future__ import annotations
+
+import functools
+import io
+import json
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from typing import Any
+
+import pytest
+from botocore.client import BaseClient
+from botocore.response import StreamingBody
+from botocore.stub import Stubber
+from gateway.aws import new_client
+from gateway.settings import Settings
+from gptoss.guardrail import GuardrailConfig
+from gptoss.models import GPT_OSS_20B, GPT_OSS_120B
+from starlette.applications import Starlette
+from starlette.testclient import TestClient
+
+GUARDRAIL = GuardrailConfig(identifier="gr-test123", version="3", trace=True)
+SETTINGS = Settings(enabled_models=(GPT_OSS_20B, GPT_OSS_120B), guardrail=GUARDRAIL)
+ONLY_20B = Settings(enabled_models=(GPT_OSS_20B,))
+HELLO = {"model": "gpt-oss-20b", "messages": [{"role": "user", "content": "Hello"}]}
+
+# (Bedrock error code, Bedrock HTTP status, message) → (gateway status, OpenAI type, OpenAI code)
+ERROR_CASES: list[tuple[str, int, str, int, str, str | None]] = [
+    ("ThrottlingException", 429, "Too many requests", 429, "rate_limit_error", "rate_limit_exceeded"),
+    ("ServiceQuotaExceededException", 400, "Quota hit", 429, "insufficient_quota", "insufficient_quota"),
+    ("ValidationException", 400, "Input is too long for requested model.", 400, "invalid_request_error",
+     "context_length_exceeded"),
+    ("ValidationException", 400, "Malformed input request", 400, "invalid_request_error", None),
+    ("AccessDeniedException", 403, "not authorized to invoke", 403, "permission_error", None),
+    ("ResourceNotFoundException", 404, "model not found", 404, "invalid_request_error", "model_not_found"),
+    ("ModelTimeoutException", 408, "timed out", 504, "api_error", None),
+    ("ServiceUnavailableException", 503, "unavailable", 503, "api_error", None),
+    ("ModelNotReadyException", 429, "not ready", 503, "api_error", None),
+    ("ModelErrorException", 424, "model failed", 502, "api_error", None),
+    ("InternalServerException", 500, "oops", 500, "api_error", None),
+]  # fmt: skip
+
+
+@functools.cache
+def bedrock_client(function: str) -> BaseClient:
+    """A bedrock-runtime client as the function builds it (same config and user agent), for Stubber tests only."""
+    return new_client("bedrock-runtime", function=function, max_attempts=2)
+
+
+@contextmanager
+def stubbed(
+    create_app: Callable[..., Starlette], function: str, settings: Settings = SETTINGS
+) -> Iterator[tuple[TestClient, Stubber]]:
+    """The app wired to a Stubber-ed client; on exit, every queued Bedrock response must have been used."""
+    client = bedrock_client(function)
+    with Stubber(client) as stubber, TestClient(create_app(settings=settings, bedrock=client)) as http:
+        yield http, stubber
+        stubber.assert_no_pending_responses()
+
+
+def invoke_body(payload: dict[str, Any]) -> StreamingBody:
+    raw = json.dumps(payload).encode()
+    return StreamingBody(io.BytesIO(raw), len(raw))
+
+
+@contextmanager
+def capture_params(client: BaseClient, operation: str) -> Iterator[list[dict[str, Any]]]:
+    """Every parameter dict the app passes to `operation` (InvokeModel bodies are bytes, so pin them here)."""
+    seen: list[dict[str, Any]] = []
+    event = f"before-parameter-build.bedrock-runtime.{operation}"
+
+    def record(params: dict[str, Any], **_: Any) -> None:
+        seen.append(dict(params))
+
+    client.meta.events.register(event, record)
+    try:
+        yield seen
+    finally:
+        client.meta.events.unregister(event, record)
+
+
+# Set for module/session-scoped servers, which start before the suite's per-test fake-credential fixture runs.
+FAKE_CREDENTIALS = {
+    "AWS_ACCESS_KEY_ID": "testing",
+    "AWS_SECRET_ACCESS_KEY": "testing",
+    "AWS_SESSION_TOKEN": "testing",
+    "AWS_DEFAULT_REGION": "us-west-2",
+    "AWS_EC2_METADATA_DISABLED": "true",
+}
+
+
+@contextmanager
+def fake_credentials() -> Iterator[None]:
+    with pytest.MonkeyPatch.context() as patch:
+        for name, value in FAKE_CREDENTIALS.items():
+            patch.setenv(name, value)
+        patch.delenv("AWS_PROFILE", raising=False)
+        yield

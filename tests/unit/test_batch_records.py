@@ -1,0 +1,243 @@
+"""Batch input validation and output parsing (pure, no I/O)."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+from gptoss.batch_records import (
+    Limits,
+    check_record,
+    iter_lines,
+    parse_output_line,
+    plainly_valid,
+    record_id_of,
+    validate_lines,
+)
+from gptoss.models import GPT_OSS_20B, GPT_OSS_120B, KNOWN_MODELS
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+LIMITS = Limits(min_records=2, max_records=5, max_file_bytes=10_000)
+
+
+def record(record_id: str = "rec1", **model_input: object) -> bytes:
+    body = {"messages": [{"role": "user", "content": "hi"}], **model_input}
+    return json.dumps({"recordId": record_id, "modelInput": body}).encode()
+
+
+def validate(lines: list[bytes], *, model: str = GPT_OSS_120B, limits: Limits = LIMITS) -> list[tuple[int | None, str]]:
+    report = validate_lines(
+        lines, size=sum(len(x) + 1 for x in lines), model=model, enabled=KNOWN_MODELS, limits=limits
+    )
+    return [(problem.line, problem.code) for problem in report.problems]
+
+
+def test_a_valid_file_has_no_problems() -> None:
+    # Given two well-formed records, one naming the batch model by alias
+    lines = [record("a1"), record("a2", model="gpt-oss-120b", max_completion_tokens=100)]
+    # When it is validated
+    report = validate_lines(lines, size=100, model=GPT_OSS_120B, enabled=KNOWN_MODELS, limits=LIMITS)
+    # Then it is valid and every record was counted
+    assert report.valid
+    assert report.records == 2
+    assert report.to_dict()["problems"] == []
+
+
+@pytest.mark.parametrize(
+    ("bad_line", "code"),
+    [
+        (b"{not json", "invalid_json"),
+        (b"", "blank_line"),
+        (b"[1, 2]", "invalid_record"),
+        (json.dumps({"modelInput": {"messages": [{"role": "user", "content": "x"}]}}).encode(), "missing_record_id"),
+        (record("has space"), "invalid_record_id"),
+        (record("x" * 65), "invalid_record_id"),
+        (json.dumps({"recordId": 7, "modelInput": {}}).encode(), "invalid_record_id"),
+        (json.dumps({"recordId": "b1"}).encode(), "missing_model_input"),
+        (json.dumps({"recordId": "b1", "modelInput": "hi"}).encode(), "invalid_model_input"),
+        (json.dumps({"recordId": "b1", "modelInput": {"messages": []}}).encode(), "invalid_model_input"),
+        (record("b1", temperature=5), "invalid_model_input"),
+        (record("b1", stream=True), "stream_not_allowed"),
+        (record("b1", model="gpt-oss-20b"), "model_mismatch"),
+        (record("b1", model="gpt-4o"), "model_mismatch"),
+        (record("b1", tools=[{"type": "function", "function": {"name": "f", "parameters": {}}}]), "tools_not_allowed"),
+    ],
+)
+def test_each_broken_line_is_reported_with_its_line_number(bad_line: bytes, code: str) -> None:
+    # Given a file whose second line is broken
+    lines = [record("ok1"), bad_line, record("ok3")]
+    # When it is validated
+    problems = validate(lines)
+    # Then the problem names line 2 and what is wrong
+    assert (2, code) in problems
+    assert all(line == 2 for line, _ in problems)
+
+
+def test_a_duplicate_record_id_names_the_first_line() -> None:
+    # Given the same recordId on lines 1 and 3
+    lines = [record("dup"), record("other"), record("dup")]
+    # When it is validated
+    report = validate_lines(lines, size=10, model=GPT_OSS_120B, enabled=KNOWN_MODELS, limits=LIMITS)
+    # Then line 3 is reported as a duplicate of line 1
+    [problem] = report.problems
+    assert (problem.line, problem.code) == (3, "duplicate_record_id")
+    assert "line 1" in problem.message
+
+
+def test_record_count_and_file_size_quotas_are_enforced() -> None:
+    # Given too few records, too many records, and a file over the size limit
+    too_few = validate([record("only")])
+    too_many = validate([record(f"r{i}") for i in range(6)])
+    report = validate_lines(iter([]), size=10_001, model=GPT_OSS_120B, enabled=KNOWN_MODELS, limits=LIMITS)
+    # Then each is a whole-file problem (no line number)
+    assert too_few == [(None, "too_few_records")]
+    assert too_many == [(None, "too_many_records")]
+    assert [(p.line, p.code) for p in report.problems] == [(None, "file_too_large")]
+
+
+def test_tools_are_accepted_when_the_limits_allow_them() -> None:
+    # Given a record offering a tool, and limits that allow tools
+    tool = {"type": "function", "function": {"name": "lookup", "parameters": {"type": "object"}}}
+    lines = [record("t1", tools=[tool]), record("t2")]
+    # When it is validated
+    problems = validate(lines, limits=Limits(min_records=2, max_records=5, allow_tools=True))
+    # Then nothing is reported
+    assert problems == []
+
+
+def test_the_model_is_checked_against_the_batch_model() -> None:
+    # Given a batch for the 20b model and records naming it by different aliases
+    lines = [record("m1", model="openai/gpt-oss-20b"), record("m2", model=GPT_OSS_20B)]
+    # When validated for the 20b model
+    # Then both agree with it
+    assert validate(lines, model=GPT_OSS_20B) == []
+
+
+def test_only_the_first_problems_are_kept_but_all_are_counted() -> None:
+    # Given 1,500 broken lines
+    lines = [b"nope"] * 1500
+    # When validated with a generous record quota
+    limits = Limits(min_records=1, max_records=10_000)
+    report = validate_lines(lines, size=10, model=GPT_OSS_120B, enabled=KNOWN_MODELS, limits=limits)
+    # Then the report keeps 1,000 problems and counts all of them
+    assert report.problem_count == 1500
+    assert len(report.problems) == 1000
+    assert report.to_dict()["problems_shown"] == 1000
+
+
+def test_lines_are_reassembled_across_chunk_boundaries() -> None:
+    # Given a stream cut in awkward places, with CRLF endings and no final newline
+    chunks = [b'{"a"', b":1}\r\n{", b'"b":2}\n', b"", b'{"c":3}']
+    # When split into lines
+    lines = list(iter_lines(chunks))
+    # Then each JSON line is intact
+    assert [json.loads(line) for line in lines] == [{"a": 1}, {"b": 2}, {"c": 3}]
+
+
+def test_a_trailing_newline_does_not_make_an_extra_line() -> None:
+    # Given a file ending with a newline
+    # When split
+    # Then there are exactly two lines
+    assert list(iter_lines([b"x\ny\n"])) == [b"x", b"y"]
+
+
+def test_record_id_of_reads_a_validated_line() -> None:
+    assert record_id_of(record("abc")) == "abc"
+    assert record_id_of(b"garbage") is None
+
+
+def output_line(record_id: str, content: str) -> bytes:
+    completion = {
+        "id": "chatcmpl-1",
+        "object": "chat.completion",
+        "created": 1,
+        "model": GPT_OSS_120B,
+        "choices": [{"index": 0, "message": {"role": "assistant", "content": content}, "finish_reason": "stop"}],
+        "usage": {"prompt_tokens": 11, "completion_tokens": 7, "total_tokens": 18},
+    }
+    return json.dumps({"recordId": record_id, "modelInput": {}, "modelOutput": completion}).encode()
+
+
+def test_a_successful_output_line_becomes_a_completion_with_reasoning_split_out() -> None:
+    # Given Bedrock's output for a record whose answer starts with inline reasoning
+    line = output_line("r1", "<reasoning>think first</reasoning>The answer.")
+    # When parsed
+    result = parse_output_line(line, model=GPT_OSS_120B)
+    # Then it is a chat.completion with the reasoning separated from the content
+    assert result.succeeded
+    message = result.to_dict()["response"]["choices"][0]["message"]
+    assert message["content"] == "The answer."
+    assert message["reasoning_content"] == "think first"
+    assert result.to_dict()["recordId"] == "r1"
+    assert result.usage() == (11, 7)
+
+
+def test_a_failed_output_line_keeps_bedrocks_error() -> None:
+    # Given Bedrock's output for a record that failed
+    line = json.dumps({"recordId": "r2", "modelInput": {}, "error": {"errorCode": 400, "errorMessage": "bad input"}})
+    # When parsed
+    result = parse_output_line(line, model=GPT_OSS_120B)
+    # Then it is a failure carrying Bedrock's code and message
+    assert not result.succeeded
+    assert result.to_dict() == {"recordId": "r2", "error": {"code": "400", "message": "bad input"}}
+
+
+@pytest.mark.parametrize("line", [b"oops", b"[]", json.dumps({"recordId": "r3", "modelOutput": {}}).encode()])
+def test_an_unreadable_output_line_is_a_failure_not_a_crash(line: bytes) -> None:
+    # When an unreadable line is parsed
+    result = parse_output_line(line, model=GPT_OSS_120B)
+    # Then it is reported as invalid output
+    assert not result.succeeded
+    assert result.error["code"] == "invalid_output"
+
+
+_junk = st.one_of(
+    st.none(),
+    st.booleans(),
+    st.integers(-3, 3000),
+    st.floats(allow_nan=True, allow_infinity=True),
+    st.text(max_size=4),
+    st.lists(st.text(max_size=3), max_size=1),
+)
+_message = st.fixed_dictionaries(
+    {"role": st.sampled_from(["system", "developer", "user", "assistant"]), "content": st.text(max_size=5)}
+)
+_plausible = {
+    "model": st.just(GPT_OSS_120B),
+    "max_completion_tokens": st.integers(1, 5000),
+    "max_tokens": st.integers(1, 5000),
+    "temperature": st.floats(0, 2),
+    "top_p": st.floats(0, 1),
+    "reasoning_effort": st.sampled_from(["low", "medium", "high"]),
+    "stream": st.just(False),
+}
+_KEYS = [*_plausible, "messages", "n", "stop", "tools", "logit_bias"]
+
+
+@st.composite
+def _model_inputs(draw: st.DrawFn) -> dict:
+    """A plausible chat body, then maybe one field or message made wrong."""
+    body = draw(st.fixed_dictionaries({"messages": st.lists(_message, min_size=1, max_size=3)}, optional=_plausible))
+    if draw(st.booleans()):
+        body[draw(st.sampled_from(_KEYS))] = draw(_junk)
+    if draw(st.booleans()):
+        messages = body.get("messages")
+        if isinstance(messages, list) and messages:
+            message = draw(st.sampled_from(messages))
+            message[draw(st.sampled_from(["role", "content", "name", "tool_calls"]))] = draw(_junk)
+    return body
+
+
+@settings(max_examples=500, deadline=None)
+@given(model_input=_model_inputs(), record_id=st.sampled_from(["ok1", "bad id", "", "x" * 64, "x" * 65]))
+def test_the_fast_path_never_accepts_what_the_full_check_rejects(model_input: dict, record_id: str) -> None:
+    # Given any record
+    record_value = {"recordId": record_id, "modelInput": model_input}
+    # When the fast path accepts it
+    accepted = plainly_valid(record_value, GPT_OSS_120B)
+    # Then the full check finds no problem either
+    if accepted is not None:
+        line = json.dumps(record_value)
+        _, problems = check_record(line, 1, model=GPT_OSS_120B, enabled=KNOWN_MODELS, limits=Limits())
+        assert problems == []

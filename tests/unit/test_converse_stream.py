@@ -1,0 +1,161 @@
+"""ConverseStream events become the chat.completion.chunk stream an OpenAI client expects."""
+
+import json
+
+import pytest
+from gptoss.converse import ConverseStreamTranslator
+from gptoss.errors import GatewayError
+
+IDENTITY = {"id": "chatcmpl-s", "created": 1700000000, "model": "gpt-oss-20b", "object": "chat.completion.chunk"}
+
+
+def run(events, include_usage=False):
+    translator = ConverseStreamTranslator(
+        model="gpt-oss-20b", completion_id="chatcmpl-s", created=1700000000, include_usage=include_usage
+    )
+    chunks = [chunk for event in events for chunk in translator.feed(event)]
+    return translator, chunks
+
+
+def deltas(chunks):
+    return [choice["delta"] for chunk in chunks for choice in chunk["choices"]]
+
+
+def joined(chunks, field):
+    return "".join(delta.get(field) or "" for delta in deltas(chunks))
+
+
+METADATA = {
+    "metadata": {"usage": {"inputTokens": 5, "outputTokens": 7, "totalTokens": 12}, "metrics": {"latencyMs": 1}}
+}
+REASONING_THEN_TEXT = [
+    {"messageStart": {"role": "assistant"}},
+    {"contentBlockDelta": {"delta": {"reasoningContent": {"text": "The user "}}, "contentBlockIndex": 0}},
+    {"contentBlockDelta": {"delta": {"reasoningContent": {"text": "greets."}}, "contentBlockIndex": 0}},
+    {"contentBlockStop": {"contentBlockIndex": 0}},
+    {"contentBlockDelta": {"delta": {"text": "Hel"}, "contentBlockIndex": 1}},
+    {"contentBlockDelta": {"delta": {"text": "lo!"}, "contentBlockIndex": 1}},
+    {"contentBlockStop": {"contentBlockIndex": 1}},
+    {"messageStop": {"stopReason": "end_turn"}},
+    METADATA,
+]
+
+
+def test_a_streamed_answer_yields_role_reasoning_content_and_finish_chunks():
+    # Given a ConverseStream with reasoning then text
+    # When translated without include_usage
+    translator, chunks = run(REASONING_THEN_TEXT)
+    # Then the first chunk announces the assistant, reasoning and content arrive incrementally, then the finish
+    assert deltas(chunks)[0] == {"role": "assistant", "content": ""}
+    assert [d.get("reasoning_content") for d in deltas(chunks)[1:3]] == ["The user ", "greets."]
+    assert joined(chunks, "content") == "Hello!"
+    assert chunks[-1]["choices"][0] == {"index": 0, "delta": {}, "logprobs": None, "finish_reason": "stop"}
+    assert all(choice["finish_reason"] is None for chunk in chunks[:-1] for choice in chunk["choices"])
+    # And every chunk carries the same identity
+    assert all({key: chunk[key] for key in IDENTITY} == IDENTITY for chunk in chunks)
+    # And no usage chunk is sent that the client did not ask for, though usage is kept for metrics
+    assert all("usage" not in chunk for chunk in chunks)
+    assert translator.usage == {"prompt_tokens": 5, "completion_tokens": 7, "total_tokens": 12}
+
+
+def test_usage_comes_last_in_a_chunk_without_choices_when_asked():
+    # Given stream_options.include_usage
+    _, chunks = run(REASONING_THEN_TEXT, include_usage=True)
+    # Then, like OpenAI, the final chunk has empty choices and the usage
+    assert chunks[-1]["choices"] == []
+    assert chunks[-1]["usage"] == {"prompt_tokens": 5, "completion_tokens": 7, "total_tokens": 12}
+    assert chunks[-2]["choices"][0]["finish_reason"] == "stop"
+
+
+def test_streamed_tool_calls_are_indexed_per_call_not_per_content_block():
+    # Given text, then two tool calls whose arguments stream in fragments
+    events = [
+        {"messageStart": {"role": "assistant"}},
+        {"contentBlockDelta": {"delta": {"text": "Checking."}, "contentBlockIndex": 0}},
+        {"contentBlockStop": {"contentBlockIndex": 0}},
+        {
+            "contentBlockStart": {
+                "start": {"toolUse": {"toolUseId": "t1", "name": "get_weather"}},
+                "contentBlockIndex": 1,
+            }
+        },
+        {"contentBlockDelta": {"delta": {"toolUse": {"input": '{"city": '}}, "contentBlockIndex": 1}},
+        {"contentBlockDelta": {"delta": {"toolUse": {"input": '"Paris"}'}}, "contentBlockIndex": 1}},
+        {"contentBlockStop": {"contentBlockIndex": 1}},
+        {"contentBlockStart": {"start": {"toolUse": {"toolUseId": "t2", "name": "get_time"}}, "contentBlockIndex": 2}},
+        {"contentBlockDelta": {"delta": {"toolUse": {"input": "{}"}}, "contentBlockIndex": 2}},
+        {"contentBlockStop": {"contentBlockIndex": 2}},
+        {"messageStop": {"stopReason": "tool_use"}},
+    ]
+    # When translated
+    _, chunks = run(events)
+    calls = [call for delta in deltas(chunks) for call in delta.get("tool_calls", [])]
+    # Then each call opens with index, id, type and name, and its argument fragments follow under the same index
+    assert calls[0] == {
+        "index": 0,
+        "id": "t1",
+        "type": "function",
+        "function": {"name": "get_weather", "arguments": ""},
+    }
+    assert calls[3] == {"index": 1, "id": "t2", "type": "function", "function": {"name": "get_time", "arguments": ""}}
+    arguments = {0: "", 1: ""}
+    for call in calls:
+        arguments[call["index"]] += call["function"]["arguments"]
+    assert json.loads(arguments[0]) == {"city": "Paris"}
+    assert json.loads(arguments[1]) == {}
+    assert chunks[-1]["choices"][0]["finish_reason"] == "tool_calls"
+
+
+def test_reasoning_tags_leaked_into_streamed_text_are_separated():
+    events = [
+        {"messageStart": {"role": "assistant"}},
+        {"contentBlockDelta": {"delta": {"text": "<reaso"}, "contentBlockIndex": 0}},
+        {"contentBlockDelta": {"delta": {"text": "ning>hmm</reas"}, "contentBlockIndex": 0}},
+        {"contentBlockDelta": {"delta": {"text": "oning> Fine."}, "contentBlockIndex": 0}},
+        {"messageStop": {"stopReason": "end_turn"}},
+    ]
+    _, chunks = run(events)
+    assert (joined(chunks, "reasoning_content"), joined(chunks, "content")) == ("hmm", "Fine.")
+
+
+def test_text_held_back_for_a_possible_tag_is_flushed_before_the_finish():
+    events = [
+        {"messageStart": {"role": "assistant"}},
+        {"contentBlockDelta": {"delta": {"text": " <"}, "contentBlockIndex": 0}},
+        {"messageStop": {"stopReason": "max_tokens"}},
+    ]
+    _, chunks = run(events)
+    assert joined(chunks, "content") == " <"
+    assert chunks[-1]["choices"][0]["finish_reason"] == "length"
+
+
+def test_a_guardrail_intervention_finishes_with_content_filter_and_reports_the_trace():
+    trace = {"guardrail": {"outputAssessments": {"g": [{"contentPolicy": {"filters": []}}]}}}
+    events = [
+        {"messageStart": {"role": "assistant"}},
+        {"contentBlockDelta": {"delta": {"text": "Blocked."}, "contentBlockIndex": 0}},
+        {"messageStop": {"stopReason": "guardrail_intervened"}},
+        {"metadata": {"usage": {"inputTokens": 1, "outputTokens": 1, "totalTokens": 2}, "trace": trace}},
+    ]
+    translator, chunks = run(events)
+    assert translator.finish_reason == "content_filter"
+    assert chunks[-2]["choices"][0]["finish_reason"] == "content_filter"
+    assert chunks[-1]["choices"] == []
+    assert chunks[-1]["guardrail"] == {"action": "INTERVENED", "trace": trace["guardrail"]}
+    assert "usage" not in chunks[-1]
+
+
+@pytest.mark.parametrize(
+    ("event_name", "status"),
+    [("throttlingException", 429), ("modelStreamErrorException", 502), ("validationException", 400)],
+)
+def test_a_mid_stream_exception_event_raises_the_mapped_error(event_name, status):
+    translator, _ = run([{"messageStart": {"role": "assistant"}}])
+    with pytest.raises(GatewayError) as raised:
+        translator.feed({event_name: {"message": "boom"}})
+    assert raised.value.status == status
+
+
+def test_events_with_nothing_for_the_client_produce_no_chunks():
+    _, chunks = run([{"contentBlockStop": {"contentBlockIndex": 0}}, {"somethingNew": {}}])
+    assert chunks == []

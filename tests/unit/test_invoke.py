@@ -1,0 +1,288 @@
+"""InvokeModel: the OpenAI body passes nearly unchanged; reasoning is split out of the answer, whole or streamed."""
+
+import itertools
+
+import pytest
+from gptoss.chat_request import parse_chat_request
+from gptoss.invoke import InvokeStreamTranslator, from_invoke_response, to_invoke_body
+from gptoss.reasoning import split_reasoning
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+MODEL_ID = "openai.gpt-oss-20b-1:0"
+
+
+def request(**fields):
+    return parse_chat_request({"model": "gpt-oss-20b", "messages": [{"role": "user", "content": "Hi"}], **fields})
+
+
+# ---- request ----------------------------------------------------------------------------------------------------
+
+
+def test_the_body_is_the_openai_body_with_bedrocks_model_and_stream_values():
+    # Given a client request naming an alias
+    body = to_invoke_body(
+        request(temperature=0.7, reasoning_effort="high", max_completion_tokens=50), MODEL_ID, stream=False
+    )
+    # Then Bedrock gets the same body with its model id and stream=false (it must match the operation)
+    assert body == {
+        "model": MODEL_ID,
+        "messages": [{"role": "user", "content": "Hi"}],
+        "temperature": 0.7,
+        "reasoning_effort": "high",
+        "max_completion_tokens": 50,
+        "stream": False,
+    }
+
+
+def test_streaming_keeps_stream_options_so_the_client_can_get_usage():
+    body = to_invoke_body(request(stream=True, stream_options={"include_usage": True}), MODEL_ID, stream=True)
+    assert (body["stream"], body["stream_options"]) == (True, {"include_usage": True})
+
+
+def test_a_non_streaming_call_never_sends_stream_options():
+    body = to_invoke_body(request(stream=True, stream_options={"include_usage": True}), MODEL_ID, stream=False)
+    assert body["stream"] is False
+    assert "stream_options" not in body
+
+
+def test_echoed_reasoning_content_is_removed_from_the_history_without_touching_the_input():
+    # Given a history echoing the reasoning_content this gateway returned
+    original = request(
+        messages=[
+            {"role": "user", "content": "2+2?"},
+            {"role": "assistant", "content": "4", "reasoning_content": "easy"},
+            {"role": "user", "content": "and 3+3?"},
+        ]
+    )
+    # When the body is built
+    body = to_invoke_body(original, MODEL_ID, stream=False)
+    # Then the reasoning is not sent back, and the caller's request is unchanged
+    assert body["messages"][1] == {"role": "assistant", "content": "4"}
+    assert original["messages"][1]["reasoning_content"] == "easy"
+
+
+# ---- response ---------------------------------------------------------------------------------------------------
+
+
+def bedrock_completion(content, finish_reason="stop", **extra):
+    return {
+        "id": "chatcmpl-bedrock",
+        "object": "chat.completion",
+        "created": 1700000000,
+        "model": MODEL_ID,
+        "choices": [{"index": 0, "message": {"role": "assistant", "content": content}, "finish_reason": finish_reason}],
+        "usage": {"prompt_tokens": 10, "completion_tokens": 20, "total_tokens": 30},
+        **extra,
+    }
+
+
+def test_the_leading_reasoning_is_moved_to_reasoning_content():
+    # Given InvokeModel's answer with reasoning inline
+    completion = from_invoke_response(
+        bedrock_completion("<reasoning>The user greets me.</reasoning>\n\nHello!"), model="gpt-oss-20b"
+    )
+    # Then the content is only the answer and the reasoning has its own field
+    message = completion["choices"][0]["message"]
+    assert message == {"role": "assistant", "content": "Hello!", "reasoning_content": "The user greets me."}
+    assert completion["model"] == "gpt-oss-20b"
+    assert completion["usage"] == {"prompt_tokens": 10, "completion_tokens": 20, "total_tokens": 30}
+
+
+def test_an_answer_without_reasoning_is_unchanged():
+    completion = from_invoke_response(bedrock_completion("Just this."), model="gpt-oss-20b", completion_id="chatcmpl-x")
+    assert completion["choices"][0]["message"] == {"role": "assistant", "content": "Just this."}
+    assert completion["id"] == "chatcmpl-x"
+
+
+def test_tool_calls_pass_through():
+    calls = [{"id": "call_1", "type": "function", "function": {"name": "get_weather", "arguments": '{"city":"Paris"}'}}]
+    body = bedrock_completion("<reasoning>Need weather.</reasoning>", "tool_calls")
+    body["choices"][0]["message"]["tool_calls"] = calls
+    choice = from_invoke_response(body, model="gpt-oss-20b")["choices"][0]
+    assert choice["finish_reason"] == "tool_calls"
+    assert choice["message"]["tool_calls"] == calls
+    assert choice["message"]["content"] == ""
+
+
+def test_a_guardrail_intervention_is_content_filter_with_the_trace_and_no_amazon_keys():
+    # Given Bedrock's guardrail verdict fields on the response
+    trace = {"guardrail": {"input": {"g1": {"topicPolicy": {"topics": [{"name": "x", "action": "BLOCKED"}]}}}}}
+    body = bedrock_completion(
+        "Sorry, I cannot help.", **{"amazon-bedrock-guardrailAction": "INTERVENED", "amazon-bedrock-trace": trace}
+    )
+    # When translated
+    completion = from_invoke_response(body, model="gpt-oss-20b")
+    # Then the client sees content_filter and the documented guardrail field, not Bedrock's keys
+    assert completion["choices"][0]["finish_reason"] == "content_filter"
+    assert completion["guardrail"] == {"action": "INTERVENED", "trace": trace["guardrail"]}
+    assert not [key for key in completion if key.startswith("amazon-")]
+
+
+def test_a_guardrail_that_did_not_intervene_leaves_the_finish_reason():
+    body = bedrock_completion("Hi", **{"amazon-bedrock-guardrailAction": "NONE"})
+    completion = from_invoke_response(body, model="gpt-oss-20b")
+    assert completion["choices"][0]["finish_reason"] == "stop"
+    assert completion["guardrail"] == {"action": "NONE", "trace": {}}
+
+
+def test_usage_falls_back_to_bedrock_invocation_metrics():
+    body = bedrock_completion(
+        "Hi", **{"amazon-bedrock-invocationMetrics": {"inputTokenCount": 3, "outputTokenCount": 4}}
+    )
+    del body["usage"]
+    assert from_invoke_response(body, model="m")["usage"] == {
+        "prompt_tokens": 3,
+        "completion_tokens": 4,
+        "total_tokens": 7,
+    }
+
+
+# ---- stream -----------------------------------------------------------------------------------------------------
+
+
+def bedrock_chunk(delta=None, finish_reason=None, **extra):
+    choices = [] if delta is None else [{"index": 0, "delta": delta, "finish_reason": finish_reason}]
+    return {
+        "id": "bedrock-id",
+        "object": "chat.completion.chunk",
+        "created": 1,
+        "model": MODEL_ID,
+        "choices": choices,
+        **extra,
+    }
+
+
+def run_stream(chunks, include_usage=False):
+    translator = InvokeStreamTranslator(
+        model="gpt-oss-20b", include_usage=include_usage, completion_id="chatcmpl-g", created=1700000000
+    )
+    out = [piece for chunk in chunks for piece in translator.feed(chunk)]
+    return translator, out + translator.finish()
+
+
+def joined(chunks, field):
+    return "".join(choice["delta"].get(field) or "" for chunk in chunks for choice in chunk["choices"])
+
+
+def test_a_stream_is_re_identified_and_reasoning_is_split():
+    # Given Bedrock chunks where the reasoning tags are cut mid-tag
+    chunks = [
+        bedrock_chunk({"role": "assistant", "content": "<reas"}),
+        bedrock_chunk({"content": "oning>Thinking</reas"}),
+        bedrock_chunk({"content": "oning>\nThe answer"}),
+        bedrock_chunk({"content": " is 4."}, "stop"),
+    ]
+    # When translated
+    _, out = run_stream(chunks)
+    # Then reasoning and content are separated, every chunk has the gateway's identity, and the finish is last
+    assert joined(out, "reasoning_content") == "Thinking"
+    assert joined(out, "content") == "The answer is 4."
+    assert out[0]["choices"][0]["delta"]["role"] == "assistant"
+    assert {(c["id"], c["model"], c["created"], c["object"]) for c in out} == {
+        ("chatcmpl-g", "gpt-oss-20b", 1700000000, "chat.completion.chunk")
+    }
+    assert out[-1]["choices"][0]["finish_reason"] == "stop"
+
+
+def test_streamed_tool_calls_keep_their_index():
+    first = {"index": 0, "id": "call_1", "type": "function", "function": {"name": "f", "arguments": ""}}
+    more = {"index": 0, "function": {"arguments": "{}"}}
+    _, out = run_stream(
+        [
+            bedrock_chunk({"role": "assistant", "tool_calls": [first]}),
+            bedrock_chunk({"tool_calls": [more]}, "tool_calls"),
+        ]
+    )
+    calls = [call for chunk in out for choice in chunk["choices"] for call in choice["delta"].get("tool_calls", [])]
+    assert calls == [first, more]
+    assert out[-1]["choices"][0]["finish_reason"] == "tool_calls"
+
+
+def test_usage_is_passed_last_only_when_the_client_asked():
+    usage = {"prompt_tokens": 1, "completion_tokens": 2, "total_tokens": 3}
+    chunks = [bedrock_chunk({"content": "Hi"}, "stop"), bedrock_chunk(usage=usage)]
+    translator, out = run_stream(chunks, include_usage=True)
+    assert out[-1]["choices"] == []
+    assert out[-1]["usage"] == usage
+    translator, out = run_stream(chunks, include_usage=False)
+    assert all("usage" not in chunk for chunk in out)
+    assert translator.usage == usage
+
+
+def test_usage_comes_from_invocation_metrics_when_bedrock_sends_no_usage_chunk():
+    metrics = {"inputTokenCount": 5, "outputTokenCount": 6, "invocationLatency": 10, "firstByteLatency": 2}
+    chunks = [bedrock_chunk({"content": "Hi"}, "stop", **{"amazon-bedrock-invocationMetrics": metrics})]
+    _, out = run_stream(chunks, include_usage=True)
+    assert out[-1]["usage"] == {"prompt_tokens": 5, "completion_tokens": 6, "total_tokens": 11}
+    assert not [key for chunk in out for key in chunk if key.startswith("amazon-")]
+
+
+def test_a_streamed_guardrail_intervention_finishes_with_content_filter():
+    trace = {"guardrail": {"output": []}}
+    chunks = [
+        bedrock_chunk(
+            {"content": "Sorry."},
+            "stop",
+            **{"amazon-bedrock-guardrailAction": "INTERVENED", "amazon-bedrock-trace": trace},
+        )
+    ]
+    translator, out = run_stream(chunks)
+    assert translator.finish_reason == "content_filter"
+    assert out[-2]["choices"][0]["finish_reason"] == "content_filter"
+    assert out[-1] == {
+        "id": "chatcmpl-g",
+        "object": "chat.completion.chunk",
+        "created": 1700000000,
+        "model": "gpt-oss-20b",
+        "choices": [],
+        "guardrail": {"action": "INTERVENED", "trace": {"output": []}},
+    }
+
+
+def test_a_stream_cut_off_inside_a_held_back_tag_is_flushed_by_finish():
+    translator = InvokeStreamTranslator(model="m", include_usage=False)
+    translator.feed(bedrock_chunk({"content": "<reasoning>partial</reaso"}))
+    flushed = translator.finish()
+    assert joined(flushed, "reasoning_content") == "</reaso"
+
+
+PIECES = ["<reasoning>", "</reasoning>", "<reas", "oning>", "</", "<", ">", " ", "\n", "ok", "é", "🙂"]
+
+
+@settings(max_examples=200, deadline=None)
+@given(
+    pieces=st.lists(st.sampled_from(PIECES) | st.text(max_size=6), max_size=12),
+    cuts=st.lists(st.integers(min_value=0, max_value=200), max_size=10),
+)
+def test_any_chunking_of_the_content_gives_the_unsplit_result(pieces, cuts):
+    # Given an answer text cut into Bedrock chunks at arbitrary boundaries
+    text = "".join(pieces)
+    bounds = [0, *sorted({cut % (len(text) + 1) for cut in cuts}), len(text)]
+    contents = [text[start:end] for start, end in itertools.pairwise(bounds)]
+    chunks = [bedrock_chunk({"content": piece}) for piece in contents] + [bedrock_chunk({}, "stop")]
+    # When streamed through the translator
+    _, out = run_stream(chunks)
+    # Then the concatenated reasoning and content equal the split of the whole answer
+    reasoning, content = split_reasoning(text)
+    assert (joined(out, "reasoning_content"), joined(out, "content")) == (reasoning or "", content)
+    assert [c["choices"][0]["finish_reason"] for c in out if c["choices"]].count("stop") == 1
+
+
+@pytest.mark.parametrize("finish_reason", ["stop", "length", "tool_calls"])
+def test_bedrock_finish_reasons_pass_through(finish_reason):
+    translator, out = run_stream([bedrock_chunk({"content": "x"}, finish_reason)])
+    assert out[-1]["choices"][0]["finish_reason"] == finish_reason == translator.finish_reason
+
+
+def test_null_fields_in_bedrock_deltas_do_not_produce_empty_chunks():
+    # Given Bedrock chunks padded with nulls, as OpenAI-style servers often send
+    chunks = [
+        bedrock_chunk({"role": "assistant", "content": None, "tool_calls": None, "refusal": None}),
+        bedrock_chunk({"content": "Hi", "refusal": None}),
+        bedrock_chunk({"content": None}, "stop"),
+    ]
+    # When translated
+    _, out = run_stream(chunks)
+    # Then the client sees role, content and finish, without null noise
+    assert [chunk["choices"][0]["delta"] for chunk in out] == [{"role": "assistant"}, {"content": "Hi"}, {}]

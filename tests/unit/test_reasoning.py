@@ -1,0 +1,93 @@
+"""gpt-oss's inline `<reasoning>` block is separated from the answer, whole or streamed in any chunking."""
+
+import itertools
+
+import pytest
+from gptoss.reasoning import ReasoningSplitter, split_reasoning
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+# Text built from tag fragments, so that tags, near-tags and split tags are common.
+PIECES = [
+    "<reasoning>",
+    "</reasoning>",
+    "<reasoning",
+    "</reason",
+    "<",
+    ">",
+    "/",
+    "reasoning",
+    " ",
+    "\n",
+    "a",
+    "é",
+    "🙂",
+]
+texts = st.lists(st.sampled_from(PIECES), max_size=12).map("".join) | st.text(max_size=40)
+
+
+def stream(text: str, cuts: list[int]) -> tuple[str, str]:
+    """Feed `text` to a splitter in pieces cut at `cuts`; return the concatenated (reasoning, content)."""
+    splitter = ReasoningSplitter()
+    bounds = [0, *sorted({cut % (len(text) + 1) for cut in cuts}), len(text)]
+    outputs = [splitter.feed(text[start:end]) for start, end in itertools.pairwise(bounds)]
+    outputs.append(splitter.finish())
+    return "".join(part[0] for part in outputs), "".join(part[1] for part in outputs)
+
+
+@pytest.mark.parametrize(
+    ("text", "reasoning", "content"),
+    [
+        ("<reasoning>The user greets.</reasoning>Hello!", "The user greets.", "Hello!"),
+        ("<reasoning>think</reasoning>\n\n  Answer", "think", "Answer"),
+        ("  \n<reasoning>think</reasoning>Answer", "think", "Answer"),
+        ("Plain answer", None, "Plain answer"),
+        ("  Plain answer", None, "  Plain answer"),
+        ("The <reasoning> tag is what gpt-oss uses.", None, "The <reasoning> tag is what gpt-oss uses."),
+        ("<reasoning>cut off while thinking", "cut off while thinking", ""),
+        ("<reasoning></reasoning>", "", ""),
+        ("", None, ""),
+    ],
+)
+def test_split_reasoning_separates_a_leading_block_only(text, reasoning, content):
+    # Given a complete InvokeModel answer text
+    # When it is split
+    # Then the leading reasoning block is separated and the answer is left-trimmed
+    assert split_reasoning(text) == (reasoning, content)
+
+
+def test_a_tag_split_across_chunks_never_leaks_into_content():
+    # Given tags cut in awkward places, one character at a time
+    text = "<reasoning>step one</reasoning> The answer is 4."
+    # When streamed character by character
+    reasoning, content = stream(text, list(range(len(text))))
+    # Then no tag fragment reaches the content
+    assert (reasoning, content) == ("step one", "The answer is 4.")
+
+
+def test_reasoning_is_released_as_it_arrives_not_only_at_the_end():
+    # Given a stream in the middle of a long reasoning block
+    splitter = ReasoningSplitter()
+    splitter.feed("<reasoning>Let me think")
+    # When more reasoning arrives
+    reasoning, content = splitter.feed(" about this")
+    # Then it is emitted immediately (the user sees the model thinking)
+    assert (reasoning, content) == (" about this", "")
+    assert splitter.in_reasoning
+
+
+def test_only_a_possible_closing_tag_prefix_is_held_back():
+    splitter = ReasoningSplitter()
+    assert splitter.feed("<reasoning>abc</rea") == ("abc", "")
+    assert splitter.feed("l tag") == ("</real tag", "")
+
+
+@settings(max_examples=300, deadline=None)
+@given(text=texts, cuts=st.lists(st.integers(min_value=0, max_value=200), max_size=8))
+def test_any_chunking_gives_the_same_result_as_the_whole_text(text, cuts):
+    # Given any text and any way of cutting it into chunks
+    # When the chunks are streamed through the splitter
+    reasoning, content = stream(text, cuts)
+    # Then the concatenated reasoning and content equal the split of the whole text
+    expected_reasoning, expected_content = split_reasoning(text)
+    assert (reasoning, content) == (expected_reasoning or "", expected_content)

@@ -1,0 +1,40 @@
+"""SSE framing and ids: what goes over the wire to an OpenAI streaming client."""
+
+import json
+import re
+
+from gptoss.errors import from_bedrock_error
+from gptoss.ids import completion_id, tool_call_id
+from gptoss.sse import DONE, sse_data, sse_error
+
+
+def test_a_chunk_is_one_data_event_with_compact_utf8_json():
+    # Given a chunk with non-ASCII text
+    payload = {"choices": [{"delta": {"content": "Grüße 🙂"}}]}
+    # When framed
+    event = sse_data(payload)
+    # Then it is a single `data:` line ending in a blank line, decodable back to the chunk
+    assert event.startswith(b"data: ")
+    assert event.endswith(b"\n\n")
+    assert event.count(b"\n") == 2
+    assert json.loads(event[len(b"data: ") :].decode("utf-8")) == payload
+
+
+def test_the_stream_terminator_is_openais():
+    assert DONE == b"data: [DONE]\n\n"
+
+
+def test_an_error_after_streaming_began_is_an_openai_error_object_event():
+    # Given a throttle that arrives mid-stream
+    event = sse_error(from_bedrock_error("ThrottlingException", "slow down"))
+    # Then the client receives the OpenAI error object as a data event
+    body = json.loads(event[len(b"data: ") :])
+    assert body["error"]["type"] == "rate_limit_error"
+    assert body["error"]["code"] == "rate_limit_exceeded"
+
+
+def test_ids_look_like_openais_and_are_unique():
+    ids = {completion_id() for _ in range(100)}
+    assert len(ids) == 100
+    assert all(re.fullmatch(r"chatcmpl-[0-9a-f]{24}", value) for value in ids)
+    assert tool_call_id().startswith("call_")
