@@ -143,6 +143,7 @@ class GptOssGateway(Construct):
             enabled_models=self.config.models.enabled,
             default_model=self.config.models.default,
             api=self.api,
+            gateway_config=self.config,
         )
 
     def _require_supported_region(self) -> None:

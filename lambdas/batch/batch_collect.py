@@ -18,8 +18,7 @@ from pathlib import Path
 from typing import IO, Any
 
 from batch_common import FAILED_JOB_STATUSES, errors_key, results_keys, run_state, s3_uri
-from batch_store import error_code, get_json, now, put_json, stream_lines, transient_errors, update_status
-from botocore.exceptions import ClientError
+from batch_store import get_json, now, put_json, stream_lines, transient_errors, update_status
 from gateway.aws import client
 from gptoss.batch_records import BatchResult, failed, parse_output_line, record_id_of
 
@@ -33,9 +32,13 @@ def handler(event: dict[str, Any], context: object = None) -> dict[str, Any]:
         info = client("bedrock", function=FUNCTION).get_model_invocation_job(jobIdentifier=job["job_arn"])
         status = info["status"]
         out_bucket, out_base = _output_location(info, job["job_arn"])
-        manifest = get_json(s3, out_bucket, f"{out_base}manifest.json.out")
+        written = _listing(s3, out_bucket, out_base)
+        manifest_key = f"{out_base}manifest.json.out"
+        manifest = get_json(s3, out_bucket, manifest_key) if manifest_key in written else None
+        out_key = f"{out_base}{run['key'].rsplit('/', 1)[-1]}.out"
+        output_lines = stream_lines(s3, out_bucket, out_key) if out_key in written else iter(())
         with tempfile.TemporaryDirectory() as tmp:
-            tally = _write_results(s3, run, info, (out_bucket, out_base), Path(tmp))
+            tally = _write_results(s3, run, info, output_lines, Path(tmp))
         summary = _summary(run, info, manifest, tally)
         put_json(s3, run["bucket"], results_keys(run["name"])["summary"], summary)
         errors_uri = _write_errors(s3, run, info, summary) if status in FAILED_JOB_STATUSES else None
@@ -75,8 +78,14 @@ def _output_location(info: dict[str, Any], job_arn: str) -> tuple[str, str]:
     return bucket, f"{prefix}{job_arn.rsplit('/', 1)[-1]}/"
 
 
+def _listing(s3: Any, bucket: str, prefix: str) -> set[str]:
+    """Keys Bedrock wrote for the job (listing first: a job that failed early writes nothing)."""
+    pages = s3.get_paginator("list_objects_v2").paginate(Bucket=bucket, Prefix=prefix)
+    return {item["Key"] for page in pages for item in page.get("Contents", [])}
+
+
 def _write_results(
-    s3: Any, run: dict[str, Any], info: dict[str, Any], output: tuple[str, str], tmp: Path
+    s3: Any, run: dict[str, Any], info: dict[str, Any], output_lines: Iterator[bytes], tmp: Path
 ) -> dict[str, int]:
     input_ids = [
         record_id_of(line) for line in stream_lines(s3, run["bucket"], run["key"], version_id=run.get("version_id"))
@@ -86,9 +95,7 @@ def _write_results(
     keys = results_keys(run["name"])
     with (tmp / "succeeded.jsonl").open("w") as ok_file, (tmp / "failed.jsonl").open("w") as failed_file:
         done: set[str] = set()
-        out_bucket, out_base = output
-        filename = run["key"].rsplit("/", 1)[-1]
-        for line in _lines_if_present(s3, out_bucket, f"{out_base}{filename}.out"):
+        for line in output_lines:
             result = parse_output_line(line, model=run["model"])
             if result.record_id not in wanted or result.record_id in done:
                 tally["unmatched"] += 1
@@ -104,14 +111,6 @@ def _write_results(
     for part in ("succeeded", "failed"):
         s3.upload_file(str(tmp / f"{part}.jsonl"), run["bucket"], keys[part])
     return tally
-
-
-def _lines_if_present(s3: Any, bucket: str, key: str) -> Iterator[bytes]:
-    try:
-        yield from stream_lines(s3, bucket, key)
-    except ClientError as exc:
-        if error_code(exc) not in ("NoSuchKey", "404"):
-            raise
 
 
 def _write(result: BatchResult, ok_file: IO[str], failed_file: IO[str], tally: dict[str, int]) -> None:

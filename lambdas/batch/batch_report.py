@@ -12,8 +12,9 @@ from __future__ import annotations
 import json
 from typing import Any
 
-from batch_common import BatchSettings, errors_key, run_target, s3_uri, source_from_event
-from batch_store import now, put_json, transient_errors, update_status
+from batch_common import BatchSettings, errors_key, run_target, s3_uri, source_from_event, status_key
+from batch_store import error_code, now, put_json, transient_errors, update_status
+from botocore.exceptions import ClientError
 from gateway.aws import client
 
 FUNCTION = "batch-report"
@@ -46,14 +47,18 @@ def handler(event: dict[str, Any], context: object = None) -> dict[str, Any]:
     }
     s3 = client("s3", function=FUNCTION)
     errors_uri = s3_uri(source.bucket, errors_key(name))
+    change = {"file": source.uri, "state": "error", "errors": errors_uri, "message": f"{report['error']}: {message}"}
     with transient_errors():
         put_json(s3, source.bucket, errors_key(name), report)
-        update_status(
-            s3,
-            source.bucket,
-            name,
-            {"file": source.uri, "state": "error", "errors": errors_uri, "message": f"{report['error']}: {message}"},
-        )
+        try:
+            update_status(s3, source.bucket, name, change)
+        except ClientError as exc:
+            # No status record yet (S3 answers 403 for a missing key without s3:ListBucket): start one.
+            if error_code(exc) not in ("AccessDenied", "NoSuchKey"):
+                raise
+            put_json(
+                s3, source.bucket, status_key(name), {"id": name, "object": "batch", **change, "updated_at": now()}
+            )
     return {
         "id": name,
         "state": "error",

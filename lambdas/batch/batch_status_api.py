@@ -26,7 +26,7 @@ def handler(event: dict[str, Any], context: object = None) -> dict[str, Any]:
     s3 = client("s3", function=FUNCTION)
     run_id = (event.get("pathParameters") or {}).get("id")
     if run_id is not None:
-        status = get_json(s3, bucket, status_key(run_id)) if NAME_PATTERN.fullmatch(run_id) else None
+        status = _get(s3, bucket, run_id) if NAME_PATTERN.fullmatch(run_id) else None
         if status is None:
             return _error(404, f"No batch named '{run_id}'.", "invalid_request_error", code="batch_not_found")
         return _response(200, status)
@@ -34,6 +34,13 @@ def handler(event: dict[str, Any], context: object = None) -> dict[str, Any]:
     if limit is None:
         return _error(400, f"limit must be an integer between 1 and {MAX_LIMIT}.", "invalid_request_error", "limit")
     return _response(200, _list(s3, bucket, limit))
+
+
+def _get(s3: Any, bucket: str, run_id: str) -> dict[str, Any] | None:
+    """The run's record; listed first, since S3 answers 403 (not 404) for a missing key without s3:ListBucket."""
+    key = status_key(run_id)
+    listed = s3.list_objects_v2(Bucket=bucket, Prefix=key, MaxKeys=1).get("Contents", [])
+    return get_json(s3, bucket, key) if listed and listed[0]["Key"] == key else None
 
 
 def _list(s3: Any, bucket: str, limit: int) -> dict[str, Any]:

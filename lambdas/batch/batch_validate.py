@@ -9,7 +9,16 @@ from __future__ import annotations
 
 from typing import Any
 
-from batch_common import BatchSettings, Source, claim_key, errors_key, run_target, s3_uri, source_from_event
+from batch_common import (
+    BatchSettings,
+    Source,
+    claim_key,
+    errors_key,
+    run_target,
+    s3_uri,
+    source_from_event,
+    status_key,
+)
 from batch_store import get_json, now, put_json, stream_lines, transient_errors, update_status
 from gateway.aws import client
 from gptoss.batch_records import Problem, Report, validate_lines
@@ -39,24 +48,7 @@ def handler(event: dict[str, Any], context: object = None) -> dict[str, Any]:
     with transient_errors():
         if not _claim(s3, source, run):
             return {**run, "duplicate": True}
-        update_status(
-            s3,
-            source.bucket,
-            target.name,
-            {
-                "file": source.uri,
-                "model": target.model,
-                "state": "validating",
-                "etag": source.etag,
-                "execution": execution,
-                "job_arn": None,
-                "job_status": None,
-                "records": {"total": None, "processed": 0, "succeeded": 0, "failed": 0},
-                "results": None,
-                "errors": None,
-                "message": None,
-            },
-        )
+        put_json(s3, source.bucket, status_key(target.name), _new_status(target.name, source, target.model, execution))
         report = _validate(s3, source, target.problem, target.model, settings)
         run.update(records=report.records, valid=report.valid)
         if report.valid:
@@ -121,3 +113,25 @@ def _reject(s3: Any, source: Source, run: dict[str, Any], report: Report) -> dic
 
 def _zero() -> dict[str, int]:
     return {"processed": 0, "succeeded": 0, "failed": 0}
+
+
+def _new_status(name: str, source: Source, model: str, execution: str) -> dict[str, Any]:
+    """A fresh status record: each upload starts its run from scratch (no read of an older record)."""
+    moment = now()
+    return {
+        "id": name,
+        "object": "batch",
+        "file": source.uri,
+        "model": model,
+        "state": "validating",
+        "etag": source.etag,
+        "execution": execution,
+        "job_arn": None,
+        "job_status": None,
+        "records": {"total": None, **_zero()},
+        "results": None,
+        "errors": None,
+        "message": None,
+        "created_at": moment,
+        "updated_at": moment,
+    }

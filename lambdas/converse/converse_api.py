@@ -1,6 +1,7 @@
 """The converse function: OpenAI Chat Completions over Bedrock Converse, and native Converse passthrough.
 
-Routes: POST /converse/v1/chat/completions, GET /converse/v1/models, POST /model/{modelId}/converse, GET /healthz.
+Routes: POST /converse/v1/chat/completions, GET /converse/v1/models[/{model}] (for SDKs whose base_url is
+/converse/v1), POST /model/{modelId}/converse, GET /healthz.
 """
 
 from __future__ import annotations
@@ -21,7 +22,7 @@ from gptoss.converse import ConverseStreamTranslator, from_converse_response, to
 from gptoss.errors import invalid_request
 from gptoss.guardrail import INTERVENED, NONE
 from gptoss.ids import completion_id
-from gptoss.models import list_models, resolve_model
+from gptoss.models import list_models, resolve_model, retrieve_model
 from starlette.applications import Starlette
 from starlette.requests import Request
 from starlette.responses import Response
@@ -101,6 +102,13 @@ class ConverseApi:
     async def models(self, request: Request) -> Response:
         return json_response(list_models(self.runtime.settings.enabled_models))
 
+    async def model(self, request: Request) -> Response:
+        record = RequestRecord("/converse/v1/models/{model}", request_id(request.headers))
+        return await respond(record, lambda: self._model(request.path_params["model"]))
+
+    async def _model(self, name: str) -> Response:
+        return json_response(retrieve_model(name, self.runtime.settings.enabled_models))
+
 
 async def _chunks(events: EventStream, translator: ConverseStreamTranslator) -> AsyncIterator[dict[str, Any]]:
     async for event in events:
@@ -121,6 +129,7 @@ def create_app(
     routes = [
         Route("/converse/v1/chat/completions", api.completions, methods=["POST"]),
         Route("/converse/v1/models", api.models, methods=["GET"]),
+        Route("/converse/v1/models/{model:path}", api.model, methods=["GET"]),
         Route("/model/{model_id:path}/converse", api.native, methods=["POST"]),
         Route("/healthz", healthz, methods=["GET"]),
     ]

@@ -12,20 +12,25 @@ def _faults(request: Request) -> FaultState:
 
 
 async def queue_faults(request: Request) -> JSONResponse:
-    """`{"fault": "ThrottlingException", "count": 3}`: the next `count` model calls fail with `fault`."""
+    """`{"fault": "ThrottlingException", "count": 3}`: the next `count` model calls fail with `fault`.
+
+    An optional `"operation"` (e.g. `"CreateModelInvocationJob"`, `"ApplyGuardrail"`) scopes the fault to that one.
+    """
     try:
         body = await request.json()
     except ValueError:
         body = None
     if not isinstance(body, dict):
         return JSONResponse({"message": "expected a JSON object"}, status_code=400)
-    fault, count = body.get("fault"), body.get("count", 1)
+    fault, count, operation = body.get("fault"), body.get("count", 1), body.get("operation")
     if not isinstance(fault, str) or not is_known_fault(fault):
         return JSONResponse({"message": f"unknown fault {fault!r}"}, status_code=400)
     if not isinstance(count, int) or isinstance(count, bool) or count < 1:
         return JSONResponse({"message": "count must be a positive integer"}, status_code=400)
-    _faults(request).queue(fault, count)
-    return JSONResponse({"queued": fault, "count": count})
+    if operation is not None and not isinstance(operation, str):
+        return JSONResponse({"message": "operation must be a string"}, status_code=400)
+    _faults(request).queue(fault, count, operation)
+    return JSONResponse({"queued": fault, "count": count, "operation": operation})
 
 
 async def reset(request: Request) -> JSONResponse:

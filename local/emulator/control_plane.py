@@ -8,6 +8,7 @@ from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
 from local.emulator.errors import BedrockError, error_response, validation
+from local.emulator.faults import fault_error
 from local.emulator.jobs import Job, JobStore, Outcome
 
 _SORT_ORDERS = ("Ascending", "Descending")
@@ -17,8 +18,13 @@ def _jobs(request: Request) -> JobStore:
     return request.app.state.jobs
 
 
-def _record(request: Request, operation: str, model_id: str | None = None) -> None:
-    request.app.state.runtime.faults.record({"operation": operation, "modelId": model_id, "guardrail": None})
+def _begin(request: Request, operation: str, model_id: str | None = None) -> None:
+    """Record the call; raise a fault queued for this operation (`/_emulator/faults` with `"operation"`)."""
+    faults = request.app.state.runtime.faults
+    faults.record({"operation": operation, "modelId": model_id, "guardrail": None})
+    queued = faults.take_queued(operation)
+    if queued:
+        raise fault_error(queued)
 
 
 async def _json_object(request: Request) -> dict:
@@ -34,7 +40,7 @@ async def _json_object(request: Request) -> dict:
 async def create_job(request: Request) -> Response:
     try:
         body = await _json_object(request)
-        _record(request, "CreateModelInvocationJob", body.get("modelId"))
+        _begin(request, "CreateModelInvocationJob", body.get("modelId"))
         job = await run_in_threadpool(_jobs(request).create, body)
     except BedrockError as error:
         return error_response(error)
@@ -42,8 +48,8 @@ async def create_job(request: Request) -> Response:
 
 
 async def get_job(request: Request) -> Response:
-    _record(request, "GetModelInvocationJob")
     try:
+        _begin(request, "GetModelInvocationJob")
         job = await run_in_threadpool(_jobs(request).get, request.path_params["job_id"])
     except BedrockError as error:
         return error_response(error)
@@ -51,8 +57,8 @@ async def get_job(request: Request) -> Response:
 
 
 async def stop_job(request: Request) -> Response:
-    _record(request, "StopModelInvocationJob")
     try:
+        _begin(request, "StopModelInvocationJob")
         await run_in_threadpool(_jobs(request).stop, request.path_params["job_id"])
     except BedrockError as error:
         return error_response(error)
@@ -80,9 +86,9 @@ def _matches(job: Job, query: dict[str, str], after: datetime | None, before: da
 
 async def list_jobs(request: Request) -> Response:
     """ListModelInvocationJobs with statusEquals, nameContains, submit-time filters, sort order and pagination."""
-    _record(request, "ListModelInvocationJobs")
     query = dict(request.query_params)
     try:
+        _begin(request, "ListModelInvocationJobs")
         after, before = _parse_time(query.get("submitTimeAfter")), _parse_time(query.get("submitTimeBefore"))
         size = int(query.get("maxResults", "1000"))
         start = int(query.get("nextToken") or "0")

@@ -48,6 +48,9 @@ def parse_body(raw: bytes) -> dict:
         previous = role
         for block in message.get("content") or []:
             _check_block(block, has_tools)
+    effort = (body.get("additionalModelRequestFields") or {}).get("reasoning_effort")
+    if effort not in (None, "low", "medium", "high"):
+        raise validation("reasoning_effort must be one of low, medium, high. [emulated]")
     max_tokens = (body.get("inferenceConfig") or {}).get("maxTokens")
     if max_tokens is not None and (not isinstance(max_tokens, int) or max_tokens < 1):
         raise validation("The maximum tokens you requested must be at least 1. [emulated]")
@@ -98,7 +101,8 @@ def to_prompt(body: dict, model_id: str) -> Prompt:
     inference = body.get("inferenceConfig") or {}
     system = [block.get("text", "") for block in body.get("system") or []]
     all_text = system + [text for message in messages for text in _texts(message)]
-    seed_body = {k: body.get(k) for k in ("messages", "system", "toolConfig", "inferenceConfig")}
+    seed_keys = ("messages", "system", "toolConfig", "inferenceConfig", "additionalModelRequestFields")
+    seed_body = {k: body.get(k) for k in seed_keys}
     return Prompt(
         model_id=model_id,
         seed_material=model_id + json.dumps(seed_body, sort_keys=True, default=str),
@@ -109,6 +113,7 @@ def to_prompt(body: dict, model_id: str) -> Prompt:
         tool_results=results,
         max_tokens=inference.get("maxTokens"),
         stop=tuple(inference.get("stopSequences") or ()),
+        reasoning_effort=(body.get("additionalModelRequestFields") or {}).get("reasoning_effort"),
     )
 
 
@@ -120,7 +125,8 @@ def _content_blocks(generation: Generation) -> list[dict]:
         blocks.append({"text": generation.text})
     if generation.tool_call:
         call = generation.tool_call
-        blocks.append({"toolUse": {"toolUseId": call.id, "name": call.name, "input": call.arguments}})
+        tool_use_id = "tooluse_" + call.id.removeprefix("call_")
+        blocks.append({"toolUse": {"toolUseId": tool_use_id, "name": call.name, "input": call.arguments}})
     return blocks
 
 

@@ -9,6 +9,7 @@ from dataclasses import dataclass
 from local.emulator.errors import CONTEXT_LENGTH_MESSAGE, STATUS_BY_EXCEPTION, BedrockError, validation
 
 MIDSTREAM = "midstream"
+MODEL_OPERATIONS = frozenset({"InvokeModel", "InvokeModelWithResponseStream", "Converse", "ConverseStream"})
 CONTEXT_LENGTH = "context_length"
 
 _DIRECTIVE = re.compile(r"\[(fault|fault-once|slow-first-token|guardrail):([^\]\s]+)\]")
@@ -77,17 +78,24 @@ class FaultState:
 
     def __init__(self) -> None:
         self._lock = threading.Lock()
-        self._queued: deque[str] = deque()
+        self._queued: deque[tuple[str, str | None]] = deque()
         self._failed_once: set[str] = set()
         self._calls: list[dict] = []
 
-    def queue(self, fault: str, count: int) -> None:
+    def queue(self, fault: str, count: int, operation: str | None = None) -> None:
+        """Fail the next `count` calls of `operation` (default: any model call) with `fault`."""
         with self._lock:
-            self._queued.extend([fault] * count)
+            self._queued.extend([(fault, operation)] * count)
 
-    def take_queued(self) -> str | None:
+    def take_queued(self, operation: str) -> str | None:
+        """Pop the first queued fault meant for this operation (unscoped ones are for model calls only)."""
         with self._lock:
-            return self._queued.popleft() if self._queued else None
+            for entry in self._queued:
+                fault, scope = entry
+                if scope == operation or (scope is None and operation in MODEL_OPERATIONS):
+                    self._queued.remove(entry)
+                    return fault
+            return None
 
     def first_attempt(self, key: str) -> bool:
         """True the first time a request key is seen (so `[fault-once:X]` fails it), False on retries."""
@@ -111,9 +119,9 @@ class FaultState:
             self._failed_once.clear()
             self._calls.clear()
 
-    def choose_fault(self, directives: Directives, key: str) -> str | None:
+    def choose_fault(self, operation: str, directives: Directives, key: str) -> str | None:
         """The fault for this call: a queued one first, then `[fault:X]`, then `[fault-once:X]` on a first attempt."""
-        queued = self.take_queued()
+        queued = self.take_queued(operation)
         if queued:
             return queued
         if directives.fault:

@@ -8,9 +8,12 @@ import random
 import re
 from dataclasses import dataclass, field
 
+from local.emulator.errors import CONTEXT_LENGTH_MESSAGE, validation
+
 MARKER = "[emulated]"
 GUARDRAIL_BLOCKED_MESSAGE = "Sorry, the model cannot answer this question. [emulated]"
 CHARS_PER_TOKEN = 4
+CONTEXT_WINDOW_TOKENS = 128_000
 
 _REASONING_OPENERS = (
     "We need to answer the user's question about",
@@ -53,6 +56,7 @@ class Prompt:
     tool_results: tuple[str, ...] = ()
     max_tokens: int | None = None
     stop: tuple[str, ...] = ()
+    reasoning_effort: str | None = None
 
 
 @dataclass(frozen=True)
@@ -139,8 +143,13 @@ def _chosen_tool(prompt: Prompt) -> Tool | None:
     return None
 
 
+_STEPS_BY_EFFORT = {"low": 1, "medium": 2, "high": 4}
+
+
 def _reasoning(prompt: Prompt, rng: random.Random) -> str:
-    steps = rng.sample(_REASONING_STEPS, k=rng.randint(1, 3))
+    """Longer reasoning for higher `reasoning_effort`, as gpt-oss does."""
+    count = _STEPS_BY_EFFORT.get(prompt.reasoning_effort or "", 0) or rng.randint(1, 3)
+    steps = rng.sample(_REASONING_STEPS, k=count)
     return " ".join([f"{rng.choice(_REASONING_OPENERS)} {_topic(prompt.last_user_text)!r}.", *steps])
 
 
@@ -170,7 +179,9 @@ def _truncate(reasoning: str, text: str, max_tokens: int) -> tuple[str, str]:
 
 
 def generate(prompt: Prompt) -> Generation:
-    """Produce the deterministic answer (or tool call) for a prompt."""
+    """Produce the deterministic answer (or tool call) for a prompt; a prompt over the context window is refused."""
+    if count_tokens(prompt.input_text) > CONTEXT_WINDOW_TOKENS:
+        raise validation(CONTEXT_LENGTH_MESSAGE)
     seed = seed_of(prompt.seed_material)
     rng = random.Random(seed)
     reasoning = _reasoning(prompt, rng)

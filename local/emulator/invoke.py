@@ -104,6 +104,7 @@ def to_prompt(body: dict, model_id: str) -> Prompt:
         tool_results=tuple(trailing_tools),
         max_tokens=body.get("max_completion_tokens") or body.get("max_tokens"),
         stop=stops,
+        reasoning_effort=body.get("reasoning_effort"),
     )
 
 

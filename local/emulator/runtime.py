@@ -81,14 +81,24 @@ def _loose_json(raw: bytes) -> object:
         return None
 
 
-def _invoke_guardrail(request: Request) -> dict | None:
+def _guardrail_headers(request: Request) -> dict | None:
     identifier = request.headers.get("x-amzn-bedrock-guardrailidentifier")
     version = request.headers.get("x-amzn-bedrock-guardrailversion")
     if not identifier and not version:
         return None
-    if not identifier or not version:
-        raise validation("Guardrail identifier and version must both be specified. [emulated]")
     return {"identifier": identifier, "version": version, "trace": request.headers.get("x-amzn-bedrock-trace", "")}
+
+
+def _invoke_guardrail(request: Request, body: dict) -> dict | None:
+    """Guardrail from InvokeModel headers; Bedrock's checks on a half-configured guardrail."""
+    guardrail = _guardrail_headers(request)
+    if guardrail is None:
+        if "amazon-bedrock-guardrailConfig" in body:
+            raise validation("amazon-bedrock-guardrailConfig requires a guardrail identifier and version. [emulated]")
+        return None
+    if not guardrail["identifier"] or not guardrail["version"]:
+        raise validation("Guardrail identifier and version must both be specified. [emulated]")
+    return guardrail
 
 
 def _converse_guardrail(body: dict) -> dict | None:
@@ -110,7 +120,7 @@ async def _prepare(request: Request, operation: str) -> Call:
         {
             "operation": operation,
             "modelId": model_path,
-            "guardrail": _invoke_guardrail(request) if native else None,
+            "guardrail": _guardrail_headers(request) if native else None,
             "body": _loose_json(raw),
         }
     )
@@ -121,13 +131,13 @@ async def _prepare(request: Request, operation: str) -> Call:
             raise validation("The provided content type is not supported by this model. [emulated]")
         body = invoke.parse_body(raw, model_id, stream=operation.endswith("Stream"))
         prompt, text = invoke.to_prompt(body, model_id), invoke.last_user_text(body)
-        guardrail = _invoke_guardrail(request)
+        guardrail = _invoke_guardrail(request, body)
     else:
         body = converse.parse_body(raw)
         prompt, text = converse.to_prompt(body, model_id), converse.last_user_text(body)
         guardrail = _converse_guardrail(body)
     directives = parse_directives(text)
-    fault = settings.faults.choose_fault(directives, request_key(operation, model_id, raw))
+    fault = settings.faults.choose_fault(operation, directives, request_key(operation, model_id, raw))
     return Call(model_id, body, prompt, directives, guardrail, fault, started)
 
 
@@ -237,14 +247,16 @@ async def apply_guardrail(request: Request) -> Response:
     """ApplyGuardrail: intervenes when a text contains `[guardrail:block]`; `[fault:X]` raises X."""
     raw = await request.body()
     identifier, version = request.path_params["guardrail_id"], request.path_params["version"]
-    _settings(request).faults.record(
+    faults = _settings(request).faults
+    faults.record(
         {"operation": "ApplyGuardrail", "modelId": None, "guardrail": {"identifier": identifier, "version": version}}
     )
     try:
         texts = _guardrail_texts(_loose_json(raw))
         directives = parse_directives("\n".join(texts))
-        if directives.fault and not is_midstream(directives.fault):
-            raise fault_error(directives.fault)
+        fault = faults.take_queued("ApplyGuardrail") or directives.fault
+        if fault and not is_midstream(fault):
+            raise fault_error(fault)
     except BedrockError as error:
         return error_response(error)
     intervened = directives.guardrail_block

@@ -2,6 +2,7 @@
 
 import json
 from collections.abc import Iterator
+from datetime import UTC, datetime, timedelta
 
 import boto3
 import httpx
@@ -10,6 +11,7 @@ from botocore.config import Config
 from botocore.exceptions import ClientError
 from moto import mock_aws
 
+from local.emulator import jobs
 from local.emulator.server import EmulatorServer
 
 MODEL = "openai.gpt-oss-120b-1:0"
@@ -26,19 +28,19 @@ def moto_s3() -> Iterator:
 
 
 @pytest.fixture(scope="module")
-def emulator(moto_s3) -> Iterator[EmulatorServer]:  # noqa: ANN001
+def emulator(moto_s3) -> Iterator[EmulatorServer]:
     with EmulatorServer(port=0, chunk_delay=0.0) as emu:
         yield emu
 
 
 @pytest.fixture(scope="module")
-def module_bedrock(emulator: EmulatorServer):  # noqa: ANN201
+def module_bedrock(emulator: EmulatorServer):
     config = Config(retries={"mode": "standard", "total_max_attempts": 1})
     return boto3.client("bedrock", endpoint_url=emulator.url, region_name="us-west-2", config=config)
 
 
 @pytest.fixture
-def s3(moto_s3):  # noqa: ANN001, ANN201
+def s3(moto_s3):
     """The moto S3 client, with the bucket emptied."""
     for page in moto_s3.get_paginator("list_objects_v2").paginate(Bucket=BUCKET):
         for item in page.get("Contents", []):
@@ -53,7 +55,7 @@ def emu(emulator: EmulatorServer) -> EmulatorServer:
 
 
 @pytest.fixture
-def bedrock(emu: EmulatorServer, s3, module_bedrock):  # noqa: ANN001, ANN201
+def bedrock(emu: EmulatorServer, s3, module_bedrock):
     return module_bedrock
 
 
@@ -61,12 +63,12 @@ def _record(record_id: str, text: str) -> str:
     return json.dumps({"recordId": record_id, "modelInput": {"messages": [{"role": "user", "content": text}]}})
 
 
-def _upload(s3, key: str, lines: list[str]) -> str:  # noqa: ANN001
+def _upload(s3, key: str, lines: list[str]) -> str:
     s3.put_object(Bucket=BUCKET, Key=key, Body=("\n".join(lines) + "\n").encode())
     return f"s3://{BUCKET}/{key}"
 
 
-def _create(bedrock, input_uri: str, name: str = "job1", **extra: object) -> str:  # noqa: ANN001
+def _create(bedrock, input_uri: str, name: str = "job1", **extra: object) -> str:
     return bedrock.create_model_invocation_job(
         jobName=name,
         roleArn=ROLE,
@@ -77,7 +79,7 @@ def _create(bedrock, input_uri: str, name: str = "job1", **extra: object) -> str
     )["jobArn"]
 
 
-def _poll_to_end(bedrock, arn: str) -> list[dict]:  # noqa: ANN001
+def _poll_to_end(bedrock, arn: str) -> list[dict]:
     states = []
     for _ in range(10):
         job = bedrock.get_model_invocation_job(jobIdentifier=arn)
@@ -87,12 +89,12 @@ def _poll_to_end(bedrock, arn: str) -> list[dict]:  # noqa: ANN001
     raise AssertionError("job never ended")
 
 
-def _read_lines(s3, key: str) -> list[dict]:  # noqa: ANN001
+def _read_lines(s3, key: str) -> list[dict]:
     body = s3.get_object(Bucket=BUCKET, Key=key)["Body"].read().decode()
     return [json.loads(line) for line in body.splitlines()]
 
 
-def test_job_runs_to_completion_and_writes_bedrock_layout(bedrock, s3) -> None:  # noqa: ANN001
+def test_job_runs_to_completion_and_writes_bedrock_layout(bedrock, s3) -> None:
     # Given an input file of three records, one of which faults
     lines = [_record("r1", "hello"), _record("r2", "boom [fault:ModelErrorException]"), _record("r3", "bye")]
     arn = _create(bedrock, _upload(s3, "input/prompts.jsonl", lines))
@@ -119,7 +121,7 @@ def test_job_runs_to_completion_and_writes_bedrock_layout(bedrock, s3) -> None: 
     assert manifest["errorRecordCount"] == 1 and manifest["inputTokenCount"] > 0 and manifest["outputTokenCount"] > 0
 
 
-def test_job_arn_has_bedrocks_shape_and_get_accepts_id_or_arn(bedrock, s3) -> None:  # noqa: ANN001
+def test_job_arn_has_bedrocks_shape_and_get_accepts_id_or_arn(bedrock, s3) -> None:
     # Given a created job
     arn = _create(bedrock, _upload(s3, "input/a.jsonl", [_record("r1", "hi")]))
 
@@ -130,7 +132,7 @@ def test_job_arn_has_bedrocks_shape_and_get_accepts_id_or_arn(bedrock, s3) -> No
     assert bedrock.get_model_invocation_job(jobIdentifier=job_id)["jobArn"] == arn
 
 
-def test_same_client_request_token_returns_the_same_job(bedrock, s3) -> None:  # noqa: ANN001
+def test_same_client_request_token_returns_the_same_job(bedrock, s3) -> None:
     # Given two creates with the same token and parameters
     uri = _upload(s3, "input/a.jsonl", [_record("r1", "hi")])
     first = _create(bedrock, uri, clientRequestToken="token-1")
@@ -141,7 +143,7 @@ def test_same_client_request_token_returns_the_same_job(bedrock, s3) -> None:  #
     assert len(bedrock.list_model_invocation_jobs()["invocationJobSummaries"]) == 1
 
 
-def test_reused_job_name_with_new_token_is_rejected(bedrock, s3) -> None:  # noqa: ANN001
+def test_reused_job_name_with_new_token_is_rejected(bedrock, s3) -> None:
     # Given a job name already in use
     uri = _upload(s3, "input/a.jsonl", [_record("r1", "hi")])
     _create(bedrock, uri, name="dup")
@@ -161,7 +163,7 @@ def test_reused_job_name_with_new_token_is_rejected(bedrock, s3) -> None:  # noq
     ],
     ids=["job-name", "model", "role"],
 )
-def test_create_validates_like_bedrock(bedrock, s3, override: dict, fragment: str) -> None:  # noqa: ANN001
+def test_create_validates_like_bedrock(bedrock, s3, override: dict, fragment: str) -> None:
     # Given a create request with one invalid field
     request = {
         "jobName": "ok",
@@ -179,7 +181,7 @@ def test_create_validates_like_bedrock(bedrock, s3, override: dict, fragment: st
     assert fragment in caught.value.response["Error"]["Message"]
 
 
-def test_unknown_job_is_not_found(bedrock) -> None:  # noqa: ANN001
+def test_unknown_job_is_not_found(bedrock) -> None:
     # Given no such job, When fetched, Then ResourceNotFoundException
     with pytest.raises(ClientError) as caught:
         bedrock.get_model_invocation_job(jobIdentifier="abcdefabcdef")
@@ -191,8 +193,8 @@ def test_unknown_job_is_not_found(bedrock) -> None:  # noqa: ANN001
     [("PartiallyCompleted", 0.5, 2), ("Stopped", 0.25, 1), ("Expired", None, 0), ("Failed", None, 0)],
 )
 def test_admin_outcome_ends_job_with_a_fraction_processed(
-    bedrock,  # noqa: ANN001
-    s3,  # noqa: ANN001
+    bedrock,
+    s3,
     emu: EmulatorServer,
     status: str,
     fraction: float | None,
@@ -219,7 +221,7 @@ def test_admin_outcome_ends_job_with_a_fraction_processed(
         assert keys == []
 
 
-def test_directive_in_first_record_sets_outcome(bedrock, s3) -> None:  # noqa: ANN001
+def test_directive_in_first_record_sets_outcome(bedrock, s3) -> None:
     # Given a first record asking the job to fail
     arn = _create(bedrock, _upload(s3, "input/f.jsonl", [_record("r1", "[job:Failed]"), _record("r2", "x")]))
 
@@ -229,7 +231,7 @@ def test_directive_in_first_record_sets_outcome(bedrock, s3) -> None:  # noqa: A
     assert final["processedRecordCount"] == 0
 
 
-def test_stop_ends_job_stopped(bedrock, s3) -> None:  # noqa: ANN001
+def test_stop_ends_job_stopped(bedrock, s3) -> None:
     # Given a running job
     arn = _create(bedrock, _upload(s3, "input/s.jsonl", [_record(f"r{n}", "hi") for n in range(4)]))
     assert bedrock.get_model_invocation_job(jobIdentifier=arn)["status"] == "InProgress"
@@ -244,7 +246,7 @@ def test_stop_ends_job_stopped(bedrock, s3) -> None:  # noqa: ANN001
         bedrock.stop_model_invocation_job(jobIdentifier=arn)
 
 
-def test_missing_input_fails_the_job(bedrock, s3) -> None:  # noqa: ANN001
+def test_missing_input_fails_the_job(bedrock, s3) -> None:
     # Given a job whose input object does not exist
     arn = _create(bedrock, f"s3://{BUCKET}/input/missing.jsonl")
 
@@ -253,7 +255,7 @@ def test_missing_input_fails_the_job(bedrock, s3) -> None:  # noqa: ANN001
     assert final["status"] == "Failed" and "missing.jsonl" in final["message"]
 
 
-def test_list_filters_by_status_and_name(bedrock, s3) -> None:  # noqa: ANN001
+def test_list_filters_by_status_and_name(bedrock, s3) -> None:
     # Given one finished and one fresh job
     uri = _upload(s3, "input/a.jsonl", [_record("r1", "hi")])
     done = _create(bedrock, uri, name="alpha-done")
@@ -270,7 +272,7 @@ def test_list_filters_by_status_and_name(bedrock, s3) -> None:  # noqa: ANN001
     assert names(nameContains="beta") == ["beta-new"]
 
 
-def test_converse_type_job_writes_converse_outputs(bedrock, s3) -> None:  # noqa: ANN001
+def test_converse_type_job_writes_converse_outputs(bedrock, s3) -> None:
     # Given a Converse-type job
     record = {"recordId": "c1", "modelInput": {"messages": [{"role": "user", "content": [{"text": "hi"}]}]}}
     arn = _create(bedrock, _upload(s3, "input/c.jsonl", [json.dumps(record)]), modelInvocationType="Converse")
@@ -284,7 +286,7 @@ def test_converse_type_job_writes_converse_outputs(bedrock, s3) -> None:  # noqa
     assert "reasoningContent" in line["modelOutput"]["output"]["message"]["content"][0]
 
 
-def test_jobs_can_finish_on_first_poll(s3) -> None:  # noqa: ANN001
+def test_jobs_can_finish_on_first_poll(s3) -> None:
     # Given an emulator configured to finish jobs immediately
     with EmulatorServer(port=0, job_polls_per_state=0) as emu:
         bedrock = boto3.client("bedrock", endpoint_url=emu.url, region_name="us-west-2")
@@ -292,3 +294,40 @@ def test_jobs_can_finish_on_first_poll(s3) -> None:  # noqa: ANN001
 
         # When polled once, Then it is already Completed
         assert bedrock.get_model_invocation_job(jobIdentifier=arn)["status"] == "Completed"
+
+
+def test_queued_fault_can_target_create_job(bedrock, s3, emu: EmulatorServer) -> None:
+    # Given one throttle queued for CreateModelInvocationJob
+    reply = httpx.post(
+        f"{emu.url}/_emulator/faults",
+        json={"fault": "ThrottlingException", "count": 1, "operation": "CreateModelInvocationJob"},
+    )
+    assert reply.status_code == 200
+    uri = _upload(s3, "input/a.jsonl", [_record("r1", "hi")])
+
+    # When a job is created twice with the same token
+    with pytest.raises(ClientError) as caught:
+        _create(bedrock, uri, clientRequestToken="t1")
+    arn = _create(bedrock, uri, clientRequestToken="t1")
+
+    # Then the first attempt is throttled and the second creates the job
+    assert caught.value.response["Error"]["Code"] == "ThrottlingException"
+    assert bedrock.get_model_invocation_job(jobIdentifier=arn)["jobName"] == "job1"
+
+
+def test_jobs_can_advance_by_time(s3, monkeypatch: pytest.MonkeyPatch) -> None:
+    # Given an emulator whose jobs advance one state per minute, and a controllable clock
+    start = datetime(2025, 1, 1, tzinfo=UTC)
+    monkeypatch.setattr(jobs, "_now", lambda: start)
+    with EmulatorServer(port=0, job_seconds_per_state=60) as emu:
+        bedrock = boto3.client("bedrock", endpoint_url=emu.url, region_name="us-west-2")
+        arn = _create(bedrock, _upload(s3, "input/a.jsonl", [_record("r1", "hi")]))
+
+        # When polled at 0 s, 61 s and 121 s
+        statuses = []
+        for seconds in (0, 61, 121):
+            monkeypatch.setattr(jobs, "_now", lambda seconds=seconds: start + timedelta(seconds=seconds))
+            statuses.append(bedrock.get_model_invocation_job(jobIdentifier=arn)["status"])
+
+    # Then the state follows the clock, not the number of polls
+    assert statuses == ["Submitted", "InProgress", "Completed"]

@@ -607,3 +607,60 @@ def test_apply_guardrail_reports_none_or_intervened(client) -> None:
     blocked = apply("x [guardrail:block]")
     assert blocked["action"] == "GUARDRAIL_INTERVENED"
     assert blocked["outputs"] == [{"text": "Sorry, the model cannot answer this question. [emulated]"}]
+
+
+def test_reasoning_effort_changes_reasoning_length(client) -> None:
+    # Given the same prompt at low and high reasoning effort
+    def reasoning(effort: str) -> str:
+        response = client.converse(
+            modelId=MODEL,
+            messages=_user("Why is the sky blue?"),
+            additionalModelRequestFields={"reasoning_effort": effort},
+        )
+        return response["output"]["message"]["content"][0]["reasoningContent"]["reasoningText"]["text"]
+
+    # Then high effort reasons at more length
+    assert len(reasoning("high")) > len(reasoning("low"))
+
+
+def test_invalid_reasoning_effort_is_rejected(client) -> None:
+    # Given a reasoning_effort gpt-oss does not accept, When sent, Then a ValidationException
+    with pytest.raises(ClientError) as caught:
+        _invoke(client, {"messages": [{"role": "user", "content": "hi"}], "reasoning_effort": 3})
+    assert caught.value.response["Error"]["Code"] == "ValidationException"
+
+
+def test_guardrail_body_config_without_guardrail_headers_is_rejected(client) -> None:
+    # Given an InvokeModel body with guardrail config but no guardrail identifier header
+    body = {"messages": [{"role": "user", "content": "hi"}], "amazon-bedrock-guardrailConfig": {"tagSuffix": "x"}}
+
+    # When invoked, Then Bedrock refuses it
+    with pytest.raises(ClientError) as caught:
+        _invoke(client, body)
+    assert caught.value.response["Error"]["Code"] == "ValidationException"
+
+
+def test_queued_fault_scoped_to_an_operation_spares_model_calls(emu: EmulatorServer, client) -> None:
+    # Given a throttle queued for ApplyGuardrail only
+    emu.faults.queue("ThrottlingException", 1, operation="ApplyGuardrail")
+
+    # When a model call and then ApplyGuardrail are made
+    client.converse(modelId=MODEL, messages=_user("hi"))
+    with pytest.raises(ClientError) as caught:
+        client.apply_guardrail(
+            guardrailIdentifier="g", guardrailVersion="1", source="INPUT", content=[{"text": {"text": "x"}}]
+        )
+
+    # Then only ApplyGuardrail was throttled
+    assert caught.value.response["Error"]["Code"] == "ThrottlingException"
+
+
+def test_prompt_over_the_context_window_is_too_long(client) -> None:
+    # Given a prompt of about 130k tokens (over gpt-oss's 128k window)
+    huge = "word " * 104_000
+
+    # When sent, Then Bedrock's too-long ValidationException comes back
+    with pytest.raises(ClientError) as caught:
+        client.converse(modelId=MODEL, messages=_user(huge))
+    assert caught.value.response["Error"]["Code"] == "ValidationException"
+    assert "Input is too long" in caught.value.response["Error"]["Message"]

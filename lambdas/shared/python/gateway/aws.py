@@ -22,7 +22,10 @@ def new_client(
     max_attempts: int = 3,
     endpoint_url: str | None = None,
 ) -> BaseClient:
-    """A fresh client (prefer `client`): `max_attempts` in total (standard retry mode), user agent `gptoss-fn/<function>`."""
+    """A fresh client (prefer `client`).
+
+    `max_attempts` counts every attempt (standard retry mode); the user agent carries `gptoss-fn/<function>`.
+    """
     config = Config(
         user_agent_extra=f"gptoss-fn/{function}",
         read_timeout=read_timeout,

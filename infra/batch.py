@@ -1,0 +1,399 @@
+"""Batch inference from an S3 upload: EventBridge rule → Step Functions (validate → submit → poll → collect).
+
+Every terminal state publishes a "GptOss Batch Run State Change" event (source ``gptoss.batch``) on the default
+bus; a failed step (after retries) goes to the error-report function, never a silent stop. Safety nets: the poll
+step stops a job still running long after its Bedrock timeout, the state machine has an overall timeout, and a
+timed-out or aborted execution is reported by a rule on Step Functions' own status-change events.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import TYPE_CHECKING
+
+import aws_cdk as cdk
+from aws_cdk import aws_events as events
+from aws_cdk import aws_events_targets as targets
+from aws_cdk import aws_iam as iam
+from aws_cdk import aws_lambda as lambda_
+from aws_cdk import aws_logs as logs
+from aws_cdk import aws_s3 as s3
+from aws_cdk import aws_stepfunctions as sfn
+from aws_cdk import aws_stepfunctions_tasks as tasks
+from constructs import Construct
+
+from infra.config import BatchConfig, GatewayConfig
+from infra.functions import LAMBDAS, GatewayFunction, model_arns, removal_policy, retention
+from infra.nag import acknowledge
+
+if TYPE_CHECKING:
+    from infra.api import GatewayApi
+
+EVENT_SOURCE = "gptoss.batch"
+EVENT_DETAIL_TYPE = "GptOss Batch Run State Change"
+TRANSIENT_ERRORS = [
+    "TransientError",
+    "Lambda.ServiceException",
+    "Lambda.AWSLambdaException",
+    "Lambda.SdkClientException",
+    "Lambda.TooManyRequestsException",
+]
+# The poll step stops a job 12 h after its Bedrock timeout; the execution itself gives up 24 h after that.
+EXECUTION_GRACE_HOURS = 36
+
+# (name, handler module, memory MB, timeout s, description)
+FUNCTIONS = (
+    ("batch-validate", "batch_validate", 1769, 900, "claims an upload and validates it line by line, streamed"),
+    ("batch-submit", "batch_submit", 256, 60, "starts the Bedrock batch job (idempotent per bucket/key/etag)"),
+    ("batch-check", "batch_check", 256, 60, "polls the job and publishes progress"),
+    ("batch-collect", "batch_collect", 1769, 900, "writes results/<name>/ and accounts for every record"),
+    ("batch-report", "batch_report", 256, 60, "writes errors/<name>.json when a step fails"),
+    ("batch-status", "batch_status_api", 256, 29, "GET /v1/batches and /v1/batches/{id}"),
+)
+
+
+class BatchLifecycle(Construct):
+    """Validated, idempotent, fully accounted Bedrock batch runs for files uploaded under ``input/``."""
+
+    def __init__(
+        self,
+        scope: Construct,
+        construct_id: str,
+        *,
+        config: BatchConfig,
+        bucket: s3.IBucket,
+        enabled_models: Sequence[str],
+        default_model: str,
+        shared_layer: lambda_.ILayerVersion,
+        deps_layer: lambda_.ILayerVersion | None = None,
+        powertools_layer: lambda_.ILayerVersion | None = None,
+        api: GatewayApi | None = None,
+        gateway_config: GatewayConfig | None = None,
+    ) -> None:
+        super().__init__(scope, construct_id)
+        self.config = config
+        self.bucket = bucket
+        self.enabled_models = tuple(enabled_models)
+        self.default_model = default_model
+        self._gateway_config = gateway_config or GatewayConfig(batch=config)
+        self._layers = [layer for layer in (powertools_layer, deps_layer, shared_layer) if layer is not None]
+        self.batch_role = self._build_batch_role()
+        self.functions = {name: self._build_function(name, *spec) for name, *spec in FUNCTIONS}
+        self._grant_function_permissions()
+        self.state_machine = self._build_state_machine()
+        self._build_rules()
+        if api is not None:
+            status = self.functions["batch-status"].function
+            api.add_route("/v1/batches", "GET", status, stream=False)
+            api.add_route("/v1/batches/{id}", "GET", status, stream=False)
+        self._acknowledge_findings()
+
+    # --- IAM -------------------------------------------------------------------------------------------------------
+
+    def _objects(self, *prefixes: str) -> list[str]:
+        return [self.bucket.arn_for_objects(f"{prefix}*") for prefix in prefixes]
+
+    def _jobs_arn(self) -> str:
+        stack = cdk.Stack.of(self)
+        return f"arn:{stack.partition}:bedrock:{stack.region}:{stack.account}:model-invocation-job/*"
+
+    def _build_batch_role(self) -> iam.Role:
+        """The role Bedrock assumes to run a job: read ``input/``, write ``batch-output/``, nothing else."""
+        stack = cdk.Stack.of(self)
+        principal = iam.ServicePrincipal("bedrock.amazonaws.com").with_conditions(
+            {
+                "StringEquals": {"aws:SourceAccount": stack.account},
+                "ArnLike": {"aws:SourceArn": self._jobs_arn()},
+            }
+        )
+        role = iam.Role(self, "BedrockBatchRole", assumed_by=principal, description="Bedrock batch jobs of gpt-oss")
+        in_account = {"StringEquals": {"aws:ResourceAccount": stack.account}}
+        role.add_to_policy(
+            iam.PolicyStatement(
+                sid="ReadInput", actions=["s3:GetObject"], resources=self._objects("input/"), conditions=in_account
+            )
+        )
+        role.add_to_policy(
+            iam.PolicyStatement(
+                sid="WriteOutput",
+                actions=["s3:PutObject"],
+                resources=self._objects("batch-output/"),
+                conditions=in_account,
+            )
+        )
+        role.add_to_policy(
+            iam.PolicyStatement(
+                sid="ListInputAndOutput",
+                actions=["s3:ListBucket"],
+                resources=[self.bucket.bucket_arn],
+                conditions={**in_account, "StringLike": {"s3:prefix": ["input/*", "batch-output/*"]}},
+            )
+        )
+        return role
+
+    def _grant_function_permissions(self) -> None:
+        jobs = self._jobs_arn()
+        grants: dict[str, list[iam.PolicyStatement]] = {
+            "batch-validate": [
+                _s3("ReadInput", ["s3:GetObject", "s3:GetObjectVersion"], self._objects("input/")),
+                _s3("ReadClaims", ["s3:GetObject"], self._objects("status/claims/")),
+                _s3("WriteRunRecords", ["s3:PutObject"], self._objects("status/", "errors/")),
+            ],
+            "batch-submit": [
+                _s3("ReadRunRecords", ["s3:GetObject"], self._objects("status/")),
+                _s3("WriteRunRecords", ["s3:PutObject"], self._objects("status/")),
+                iam.PolicyStatement(
+                    sid="CreateJob",
+                    actions=["bedrock:CreateModelInvocationJob"],
+                    resources=[*model_arns(self.enabled_models), jobs],
+                ),
+                iam.PolicyStatement(
+                    sid="PassBatchRole",
+                    actions=["iam:PassRole"],
+                    resources=[self.batch_role.role_arn],
+                    conditions={"StringEquals": {"iam:PassedToService": "bedrock.amazonaws.com"}},
+                ),
+            ],
+            "batch-check": [
+                _s3("ReadRunRecords", ["s3:GetObject"], self._objects("status/")),
+                _s3("WriteRunRecords", ["s3:PutObject"], self._objects("status/")),
+                iam.PolicyStatement(
+                    sid="TrackJob",
+                    actions=["bedrock:GetModelInvocationJob", "bedrock:StopModelInvocationJob"],
+                    resources=[jobs],
+                ),
+            ],
+            "batch-collect": [
+                _s3("ReadInputAndOutput", ["s3:GetObject", "s3:GetObjectVersion"], self._objects("input/")),
+                _s3("ReadRunRecords", ["s3:GetObject"], self._objects("status/", "batch-output/")),
+                _s3(
+                    "WriteResults",
+                    ["s3:PutObject", "s3:AbortMultipartUpload"],
+                    self._objects("results/", "errors/", "status/"),
+                ),
+                _list("ListJobOutput", self.bucket, ["batch-output/*"]),
+                iam.PolicyStatement(sid="ReadJob", actions=["bedrock:GetModelInvocationJob"], resources=[jobs]),
+            ],
+            "batch-report": [
+                _s3("ReadRunRecords", ["s3:GetObject"], self._objects("status/")),
+                _s3("WriteRunRecords", ["s3:PutObject"], self._objects("status/", "errors/")),
+            ],
+            "batch-status": [
+                _s3("ReadRunRecords", ["s3:GetObject"], self._objects("status/")),
+                _list("ListRunRecords", self.bucket, ["status/*"]),
+            ],
+        }
+        for name, statements in grants.items():
+            for statement in statements:
+                self.functions[name].role.add_to_policy(statement)
+
+    # --- functions ---------------------------------------------------------------------------------------------------
+
+    def _build_function(self, name: str, module: str, memory_mb: int, timeout: int, purpose: str) -> GatewayFunction:
+        config = self.config
+        environment = {
+            "BUCKET_NAME": self.bucket.bucket_name,
+            "BATCH_ROLE_ARN": self.batch_role.role_arn,
+            "ENABLED_MODELS": ",".join(self.enabled_models),
+            "DEFAULT_MODEL": self.default_model,
+            "BATCH_MIN_RECORDS": str(config.min_records),
+            "BATCH_MAX_RECORDS": str(config.max_records),
+            "BATCH_MAX_FILE_BYTES": str(config.max_file_bytes),
+            "BATCH_TIMEOUT_HOURS": str(config.job_timeout_hours),
+            "BATCH_POLL_SECONDS": str(config.poll_interval_seconds),
+            "BATCH_MAX_POLL_SECONDS": str(config.max_poll_interval_seconds),
+            "EVENT_BUS_NAME": "default",
+        }
+        function = GatewayFunction(
+            self,
+            "".join(part.capitalize() for part in name.split("-")),
+            name=name,
+            code_dir=LAMBDAS / "batch",
+            handler=f"{module}.handler",
+            memory_mb=memory_mb,
+            timeout_seconds=timeout,
+            environment=environment,
+            layers=self._layers,
+            config=self._gateway_config,
+            description=f"gpt-oss gateway batch: {purpose}",
+        )
+        if name == "batch-collect":
+            # Result files are assembled in /tmp before upload: room for a 1 GB input's results.
+            cfn = function.function.node.default_child
+            cfn.add_property_override("EphemeralStorage", {"Size": 10240})
+        return function
+
+    # --- state machine -----------------------------------------------------------------------------------------------
+
+    def _task(self, state_id: str, name: str, result_path: str) -> tasks.LambdaInvoke:
+        task = tasks.LambdaInvoke(
+            self,
+            state_id,
+            lambda_function=self.functions[name].function,
+            payload_response_only=True,
+            retry_on_service_exceptions=False,
+            result_path=result_path,
+        )
+        task.add_retry(
+            errors=TRANSIENT_ERRORS,
+            interval=cdk.Duration.seconds(5),
+            backoff_rate=2,
+            max_attempts=6,
+            jitter_strategy=sfn.JitterType.FULL,
+        )
+        return task
+
+    def _build_state_machine(self) -> sfn.StateMachine:
+        start = sfn.Pass(
+            self,
+            "Start",
+            parameters={"event": sfn.JsonPath.entire_payload, "execution": sfn.JsonPath.execution_id},
+        )
+        validate = self._task("Validate", "batch-validate", "$.run")
+        submit = self._task("Submit", "batch-submit", "$.job")
+        wait = sfn.Wait(self, "WaitForJob", time=sfn.WaitTime.seconds_path("$.job.wait_seconds"))
+        check = self._task("CheckJob", "batch-check", "$.job")
+        collect = self._task("Collect", "batch-collect", "$.outcome")
+        report = self._task("ReportError", "batch-report", "$.outcome")
+        notify = tasks.EventBridgePutEvents(
+            self,
+            "Notify",
+            entries=[
+                tasks.EventBridgePutEventsEntry(
+                    source=EVENT_SOURCE,
+                    detail_type=EVENT_DETAIL_TYPE,
+                    detail=sfn.TaskInput.from_json_path_at("$.outcome"),
+                )
+            ],
+            result_path=sfn.JsonPath.DISCARD,
+        )
+        notify.add_retry(errors=["States.ALL"], interval=cdk.Duration.seconds(2), backoff_rate=2, max_attempts=4)
+        invalid = sfn.Pass(self, "InvalidInput", input_path="$.run.outcome", result_path="$.outcome")
+        finished = (
+            sfn.Choice(self, "RunSucceeded?")
+            .when(sfn.Condition.boolean_equals("$.outcome.succeeded", True), sfn.Succeed(self, "Done"))
+            .otherwise(sfn.Fail(self, "RunFailed", error="BatchRunFailed", cause="See errors/<name>.json"))
+        )
+        notify.next(finished)
+        for step in (validate, submit, check, collect):
+            step.add_catch(report, errors=["States.ALL"], result_path="$.error")
+        report.next(notify)
+        collect.next(notify)
+        invalid.next(notify)
+        job_done = (
+            sfn.Choice(self, "JobFinished?")
+            .when(sfn.Condition.boolean_equals("$.job.done", True), collect)
+            .otherwise(wait)
+        )
+        wait.next(check)
+        check.next(job_done)
+        submit.next(wait)
+        route = (
+            sfn.Choice(self, "ValidInput?")
+            .when(sfn.Condition.boolean_equals("$.run.duplicate", True), sfn.Succeed(self, "AlreadyHandled"))
+            .when(sfn.Condition.boolean_equals("$.run.valid", False), invalid)
+            .otherwise(submit)
+        )
+        start.next(validate)
+        validate.next(route)
+        log_group = logs.LogGroup(
+            self,
+            "StateMachineLogs",
+            retention=retention(self._gateway_config),
+            removal_policy=removal_policy(self._gateway_config),
+        )
+        return sfn.StateMachine(
+            self,
+            "StateMachine",
+            definition_body=sfn.DefinitionBody.from_chainable(start),
+            state_machine_type=sfn.StateMachineType.STANDARD,
+            timeout=cdk.Duration.hours(self.config.job_timeout_hours + EXECUTION_GRACE_HOURS),
+            tracing_enabled=True,
+            logs=sfn.LogOptions(destination=log_group, level=sfn.LogLevel.ALL, include_execution_data=False),
+        )
+
+    def _build_rules(self) -> None:
+        events.Rule(
+            self,
+            "InputUploaded",
+            description="A .jsonl object created under input/ starts a batch run",
+            event_pattern=events.EventPattern(
+                source=["aws.s3"],
+                detail_type=["Object Created"],
+                detail={
+                    "bucket": {"name": [self.bucket.bucket_name]},
+                    "object": {"key": events.Match.wildcard("input/*.jsonl")},
+                },
+            ),
+            targets=[targets.SfnStateMachine(self.state_machine)],
+        )
+        events.Rule(
+            self,
+            "ExecutionStopped",
+            description="A batch run that timed out or was aborted still gets its error report",
+            event_pattern=events.EventPattern(
+                source=["aws.states"],
+                detail_type=["Step Functions Execution Status Change"],
+                detail={"status": ["TIMED_OUT", "ABORTED"], "stateMachineArn": [self.state_machine.state_machine_arn]},
+            ),
+            targets=[targets.LambdaFunction(self.functions["batch-report"].function)],
+        )
+
+    def _acknowledge_findings(self) -> None:
+        """cdk-nag IAM5 findings, one by one: object prefixes of this bucket and Bedrock job ids are wildcards."""
+        bucket = self._nag_ref(self.bucket.bucket_arn)
+        jobs = "arn:<AWS::Partition>:bedrock:<AWS::Region>:<AWS::AccountId>:model-invocation-job/*"
+        prefix_reason = (
+            "Object names under this bucket's prefix are chosen by uploaders and by Bedrock (job ids) at run time; "
+            "the grant is limited to the one prefix this step reads or writes."
+        )
+        jobs_reason = "Bedrock generates batch job ids at run time; the grant is limited to this account's jobs."
+        for function in self.functions.values():
+            acknowledge(
+                function.role,
+                "AwsSolutions-IAM5[Resource::*]",
+                "Active X-Ray tracing: xray:PutTraceSegments and xray:PutTelemetryRecords support no "
+                "resource-level permissions, so that statement must use '*'.",
+            )
+            acknowledge(
+                function.function,
+                "AwsSolutions-L1",
+                "Pinned to python3.13 on purpose: the shared layer and the dependencies layer target cp313.",
+            )
+        for role in [self.batch_role, *(function.role for function in self.functions.values())]:
+            for prefix in ("input/", "status/", "status/claims/", "errors/", "results/", "batch-output/"):
+                acknowledge(role, f"AwsSolutions-IAM5[Resource::{bucket}/{prefix}*]", prefix_reason)
+            acknowledge(role, f"AwsSolutions-IAM5[Resource::{jobs}]", jobs_reason)
+        machine_role = self.state_machine.role
+        acknowledge(
+            machine_role,
+            "AwsSolutions-IAM5[Resource::*]",
+            "Step Functions X-Ray tracing and log delivery actions support no resource-level permissions.",
+        )
+        for function in self.functions.values():
+            acknowledge(
+                machine_role,
+                f"AwsSolutions-IAM5[Resource::{self._nag_ref(function.function.function_arn)}:*]",
+                "CDK grants lambda:InvokeFunction on the function and its versions/aliases (ARN:*) for each task.",
+            )
+
+    def _nag_ref(self, value: str) -> str:
+        """How cdk-nag prints a token in a finding id: ``<LogicalId.Attr>``."""
+        resolved = cdk.Stack.of(self).resolve(value)
+        if isinstance(resolved, dict) and "Fn::GetAtt" in resolved:
+            logical_id, attribute = resolved["Fn::GetAtt"]
+            return f"<{logical_id}.{attribute}>"
+        return str(resolved)
+
+
+def _s3(sid: str, actions: list[str], resources: list[str]) -> iam.PolicyStatement:
+    return iam.PolicyStatement(sid=sid, actions=actions, resources=resources)
+
+
+def _list(sid: str, bucket: s3.IBucket, prefixes: list[str]) -> iam.PolicyStatement:
+    return iam.PolicyStatement(
+        sid=sid,
+        actions=["s3:ListBucket"],
+        resources=[bucket.bucket_arn],
+        conditions={"StringLike": {"s3:prefix": prefixes}},
+    )

@@ -1,0 +1,39 @@
+"""The local server (`make local`'s app) started in-process over real HTTP, backed by the Bedrock emulator."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+
+import openai
+import pytest
+from gateway.settings import Settings
+from gptoss.models import KNOWN_MODELS
+
+from local.emulator.server import EmulatorServer
+from local.server import LocalServer, create_app
+from tests.functions.api_helpers import GUARDRAIL, fake_credentials
+
+SETTINGS = Settings(enabled_models=KNOWN_MODELS, guardrail=GUARDRAIL)
+
+
+@pytest.fixture(scope="session")
+def emulator() -> Iterator[EmulatorServer]:
+    with EmulatorServer(port=0, chunk_delay=0.0) as server:
+        yield server
+
+
+@pytest.fixture(scope="session")
+def gateway_url(emulator: EmulatorServer) -> Iterator[str]:
+    with fake_credentials(), LocalServer(create_app(settings=SETTINGS, endpoint_url=emulator.url)) as server:
+        yield server.url
+
+
+@pytest.fixture(autouse=True)
+def _fresh_emulator(emulator: EmulatorServer) -> None:
+    emulator.faults.reset()
+
+
+@pytest.fixture(params=["/v1", "/converse/v1"], ids=["invoke", "converse"])
+def client(request: pytest.FixtureRequest, gateway_url: str) -> openai.OpenAI:
+    """The official SDK pointed at one of the two base URLs, changing nothing else."""
+    return openai.OpenAI(base_url=gateway_url + request.param, api_key="any-key", max_retries=0)

@@ -1,0 +1,158 @@
+"""The batch lifecycle, end to end: the synthesized state machine run by moto, Bedrock by the emulator."""
+
+from __future__ import annotations
+
+import json
+
+from tests.sim.conftest import BUCKET, MODEL, Sim, records
+
+KEY = "input/gpt-oss-120b/prompts.jsonl"
+
+
+def accounted(sim: Sim, name: str) -> tuple[list[dict], list[dict]]:
+    succeeded = sim.jsonl(f"results/{name}/succeeded.jsonl")
+    failed = sim.jsonl(f"results/{name}/failed.jsonl")
+    return succeeded, failed
+
+
+def test_a_valid_upload_runs_one_job_and_accounts_for_every_record(sim: Sim) -> None:
+    # Given a valid file of 5 records uploaded under the 120b model's folder
+    event = sim.upload(KEY, records(5))
+    # When the state machine handles the upload
+    execution = sim.run(event)
+    # Then it succeeds, having started exactly one Bedrock job
+    assert execution["status"] == "SUCCEEDED", execution
+    [job] = sim.emulator.jobs.list()
+    assert job.request["modelId"] == MODEL
+    # And every record is in succeeded.jsonl as a chat.completion with the reasoning split out
+    succeeded, failed = accounted(sim, "prompts")
+    assert [r["recordId"] for r in succeeded] == [f"rec{i:04d}" for i in range(5)]
+    assert failed == []
+    message = succeeded[0]["response"]["choices"][0]["message"]
+    assert "[emulated]" in message["content"]
+    assert message["reasoning_content"]
+    assert "<reasoning>" not in message["content"]
+    # And the summary, the status record and the published event tell the same story
+    summary = sim.json("results/prompts/summary.json")
+    assert summary["state"] == "completed"
+    assert summary["records"] == {"total": 5, "succeeded": 5, "failed": 0, "not_processed": 0}
+    assert summary["tokens"]["input"] > 0 and summary["tokens"]["output"] > 0
+    assert summary["job_arn"] == job.arn
+    status = sim.json("status/prompts.json")
+    assert status["state"] == "completed"
+    assert status["records"]["processed"] == status["records"]["total"] == 5
+    [published] = sim.published()
+    assert published["detail-type"] == "GptOss Batch Run State Change"
+    assert published["detail"]["state"] == "completed"
+    assert not sim.objects("errors/")
+
+
+def test_an_invalid_file_starts_no_job_and_reports_every_problem_by_line(sim: Sim) -> None:
+    # Given a file with a broken line, a duplicate recordId and a streaming record
+    lines = records(4).decode().splitlines()
+    lines[1] = "{not json"
+    lines[2] = lines[0]
+    lines[3] = json.dumps({"recordId": "s1", "modelInput": {"messages": [{"role": "user", "content": "x"}], "stream": True}})
+    event = sim.upload("input/bad.jsonl", ("\n".join(lines) + "\n").encode())
+    # When the state machine handles the upload
+    execution = sim.run(event)
+    # Then the run fails visibly, no Bedrock job exists, and errors/bad.json lists each problem with its line
+    assert execution["status"] == "FAILED"
+    assert sim.emulator.jobs.list() == []
+    report = sim.json("errors/bad.json")
+    assert [(p["line"], p["code"]) for p in report["problems"]] == [
+        (2, "invalid_json"),
+        (3, "duplicate_record_id"),
+        (4, "stream_not_allowed"),
+    ]
+    assert not sim.objects("results/")
+    assert sim.json("status/bad.json")["state"] == "invalid"
+    [published] = sim.published()
+    assert published["detail"]["state"] == "invalid"
+    assert published["detail"]["errors"] == f"s3://{BUCKET}/errors/bad.json"
+
+
+def test_uploading_the_same_object_twice_starts_one_job(sim: Sim) -> None:
+    # Given a valid file that was uploaded and fully processed
+    body = records(4)
+    first = sim.run(sim.upload(KEY, body))
+    # When the identical object is uploaded again (same key and content, so the same ETag)
+    second = sim.run(sim.upload(KEY, body))
+    # Then the second run ends without starting anything, and the first run's results stand
+    assert first["status"] == second["status"] == "SUCCEEDED"
+    assert len(sim.emulator.jobs.list()) == 1
+    assert sim.json("status/prompts.json")["state"] == "completed"
+    assert len(sim.jsonl("results/prompts/succeeded.jsonl")) == 4
+
+
+def assert_failed_job_accounted(sim: Sim, job_status: str, total: int, processed: int) -> dict:
+    """Shared checks for a job Bedrock ended early: every record accounted for, errors/ written, event sent."""
+    succeeded, failed = accounted(sim, "prompts")
+    ids = [r["recordId"] for r in succeeded] + [r["recordId"] for r in failed]
+    assert sorted(ids) == [f"rec{i:04d}" for i in range(total)]
+    assert len(succeeded) == processed
+    not_processed = [r for r in failed if r["error"]["code"] == "not_processed"]
+    assert len(not_processed) == total - processed
+    assert all(job_status in r["error"]["message"] for r in not_processed)
+    summary = sim.json("results/prompts/summary.json")
+    assert summary["job_status"] == job_status
+    assert summary["records"]["not_processed"] == total - processed
+    [published] = sim.published()
+    assert published["detail"]["job_status"] == job_status
+    return summary
+
+
+def test_a_failed_job_leaves_every_record_in_failed_jsonl_and_an_error_report(sim: Sim) -> None:
+    # Given a valid file whose Bedrock job will fail
+    event = sim.upload(KEY, records(4, first_text="[job:Failed] hello"))
+    # When the state machine runs
+    execution = sim.run(event)
+    # Then the run fails visibly, no record is lost and errors/ carries Bedrock's message
+    assert execution["status"] == "FAILED"
+    assert_failed_job_accounted(sim, "Failed", total=4, processed=0)
+    report = sim.json("errors/prompts.json")
+    assert report["job_status"] == "Failed"
+    assert "failed" in report["message"].lower()
+    assert sim.json("status/prompts.json")["state"] == "failed"
+
+
+def test_a_partially_completed_job_splits_records_between_succeeded_and_failed(sim: Sim) -> None:
+    # Given a valid file of 6 records of which Bedrock will process only half
+    event = sim.upload(KEY, records(6, first_text="[job:PartiallyCompleted:0.5] hello"))
+    # When the state machine runs
+    execution = sim.run(event)
+    # Then the run succeeds with 3 answers and 3 records reported as not processed
+    assert execution["status"] == "SUCCEEDED"
+    summary = assert_failed_job_accounted(sim, "PartiallyCompleted", total=6, processed=3)
+    assert summary["state"] == "partially_completed"
+    assert not sim.objects("errors/")
+
+
+def test_an_expired_job_reports_every_record_as_not_processed(sim: Sim) -> None:
+    # Given a valid file whose job will expire before it starts
+    event = sim.upload("input/prompts.jsonl", records(3, first_text="[job:Expired] hello"))
+    # When the state machine runs (default model: no model folder in the key)
+    execution = sim.run(event)
+    # Then the run fails visibly and all three records are in failed.jsonl
+    assert execution["status"] == "FAILED"
+    assert_failed_job_accounted(sim, "Expired", total=3, processed=0)
+    assert sim.json("errors/prompts.json")["job_status"] == "Expired"
+    [job] = sim.emulator.jobs.list()
+    assert job.request["modelId"] == MODEL
+
+
+def test_a_step_that_fails_for_good_is_reported_not_silent(sim: Sim, monkeypatch) -> None:
+    # Given Bedrock rejects the job (the model is not available to batch in this account)
+    monkeypatch.setattr(sim.emulator.jobs, "models", frozenset({"openai.gpt-oss-20b-1:0"}))
+    event = sim.upload(KEY, records(3))
+    # When the state machine runs
+    execution = sim.run(event)
+    # Then the catch-all writes errors/ with Bedrock's message, and the failure is published
+    assert execution["status"] == "FAILED"
+    report = sim.json("errors/prompts.json")
+    assert report["state"] == "error"
+    assert report["error"] == "ValidationException"
+    assert report["message"]
+    assert sim.json("status/prompts.json")["state"] == "error"
+    [published] = sim.published()
+    assert published["detail"]["state"] == "error"
