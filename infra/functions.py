@@ -37,7 +37,7 @@ class PipArm64Bundling:
     def __init__(self, requirements: Path) -> None:
         self._requirements = requirements
 
-    def try_bundle(self, output_dir: str, **_options: object) -> bool:
+    def try_bundle(self, output_dir: str, options: cdk.BundlingOptions) -> bool:
         target = Path(output_dir) / "python"
         command = [sys.executable, "-m", "pip", "install", "--quiet", "--disable-pip-version-check", "--no-compile"]
         command += [*PIP_TARGET, "--only-binary=:all:", "--target", str(target), "-r", str(self._requirements)]

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import aws_cdk as cdk
+from aws_cdk import aws_iam as iam
 from aws_cdk import aws_s3 as s3
 from constructs import Construct
 
@@ -41,11 +42,29 @@ class Storage(Construct):
             versioned=True,
             event_bridge_enabled=True,
             object_ownership=s3.ObjectOwnership.BUCKET_OWNER_ENFORCED,
-            server_access_logs_bucket=self.access_logs,
-            server_access_logs_prefix="data/",
             removal_policy=policy,
         )
+        self._deliver_access_logs(prefix="data/")
         self._acknowledge_notifications_handler()
+
+    def _deliver_access_logs(self, *, prefix: str) -> None:
+        """Server access logs via a bucket policy for the S3 logging service (no ACLs), whatever the app's flags."""
+        data = self.bucket.node.default_child
+        assert isinstance(data, s3.CfnBucket)
+        data.logging_configuration = s3.CfnBucket.LoggingConfigurationProperty(
+            destination_bucket_name=self.access_logs.bucket_name, log_file_prefix=prefix
+        )
+        self.access_logs.add_to_resource_policy(
+            iam.PolicyStatement(
+                principals=[iam.ServicePrincipal("logging.s3.amazonaws.com")],
+                actions=["s3:PutObject"],
+                resources=[self.access_logs.arn_for_objects(f"{prefix}*")],
+                conditions={
+                    "ArnLike": {"aws:SourceArn": self.bucket.bucket_arn},
+                    "StringEquals": {"aws:SourceAccount": cdk.Aws.ACCOUNT_ID},
+                },
+            )
+        )
 
     def _acknowledge_notifications_handler(self) -> None:
         """EventBridge notifications are switched on by CDK's stack-wide singleton handler function."""

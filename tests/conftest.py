@@ -43,7 +43,9 @@ def _record_calls(original: Callable[..., Any]) -> Callable[..., Any]:
         if match is not None:
             # IAM action prefix = the service's signing name (e.g. "bedrock" for bedrock-runtime).
             service = self.meta.service_model.signing_name or self.meta.service_model.endpoint_prefix
-            AWS_CALLS.setdefault(match.group("name"), set()).add((service, operation_name))
+            # Reading a specific object version is a different IAM action (s3:GetObjectVersion).
+            qualifier = "[VersionId]" if isinstance(api_params, dict) and api_params.get("VersionId") else ""
+            AWS_CALLS.setdefault(match.group("name"), set()).add((service, operation_name + qualifier))
         return original(self, operation_name, api_params)
 
     return make_api_call
@@ -51,7 +53,10 @@ def _record_calls(original: Callable[..., Any]) -> Callable[..., Any]:
 
 @pytest.fixture(scope="session", autouse=True)
 def aws_call_recorder() -> Iterator[dict[str, set[tuple[str, str]]]]:
-    """Session-wide record {function name: {(IAM service prefix, OperationName)}} of calls made by function code."""
+    """Session-wide record {function name: {(IAM service prefix, OperationName)}} of calls made by function code.
+
+    An S3 call naming a VersionId is recorded as e.g. ``GetObject[VersionId]``.
+    """
     original = botocore.client.BaseClient._make_api_call
     botocore.client.BaseClient._make_api_call = _record_calls(original)
     try:

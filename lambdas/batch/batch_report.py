@@ -24,9 +24,14 @@ def handler(event: dict[str, Any], context: object = None) -> dict[str, Any]:
     settings = BatchSettings.from_env()
     if event.get("source") == "aws.states":
         detail = event["detail"]
-        state = dict(json.loads(detail.get("input") or "{}"))
-        state["error"] = {"Error": f"States.{detail.get('status', 'Unknown')}", "Cause": detail.get("cause") or ""}
-        state.setdefault("execution", detail.get("executionArn"))
+        state = {
+            "event": json.loads(detail["input"]),
+            "execution": detail.get("executionArn"),
+            "error": {
+                "Error": f"States.{detail.get('status', 'Unknown')}",
+                "Cause": detail.get("cause") or f"the execution ended {detail.get('status', 'unexpectedly')}",
+            },
+        }
     else:
         state = event
     source = source_from_event(state["event"])

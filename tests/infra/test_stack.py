@@ -343,3 +343,21 @@ def test_disabling_the_guardrail_removes_it_its_permission_and_its_environment(t
         assert "bedrock:ApplyGuardrail" not in granted
         assert GPT_OSS_120B not in granted
         assert model_arn(GPT_OSS_20B) in [r for s in statements for r in as_list(s["Resource"])]
+
+
+def test_the_gateway_is_a_construct_another_cdk_app_can_embed() -> None:
+    # Given another team's app and stack
+    import aws_cdk as cdk
+
+    from infra import GptOssGateway, load_config
+
+    app = cdk.App(context={"aws:cdk:bundling-stacks": []})
+    stack = cdk.Stack(app, "PlatformStack")
+    # When it adds the gateway with its own props
+    gateway = GptOssGateway(stack, "Llm", config=load_config({"api": {"daily_quota": 500}}))
+    template = cdk.assertions.Template.from_stack(stack)
+    # Then the whole gateway lands in that stack, configured by those props, and exposes what it built
+    template.has_resource_properties("AWS::ApiGateway::UsagePlan", {"Quota": {"Limit": 500, "Period": "DAY"}})
+    template.resource_count_is("AWS::Bedrock::Guardrail", 1)
+    assert set(gateway.functions) == {"chat", "converse"}
+    assert gateway.base_url.endswith("v1")

@@ -14,6 +14,7 @@ import importlib
 import json
 import os
 import time
+import uuid
 from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import Any
@@ -165,7 +166,10 @@ class Sim:
 
     def run(self, event: dict[str, Any], timeout: float = 30) -> dict[str, Any]:
         """Start an execution with the event (as the InputUploaded rule would) and wait for it to end."""
-        arn = self.sfn.start_execution(stateMachineArn=self.machine_arn, input=json.dumps(event))["executionArn"]
+        name = f"sim-{uuid.uuid4().hex}"
+        arn = self.sfn.start_execution(stateMachineArn=self.machine_arn, name=name, input=json.dumps(event))[
+            "executionArn"
+        ]
         deadline = time.monotonic() + timeout
         while True:
             execution = self.sfn.describe_execution(executionArn=arn)

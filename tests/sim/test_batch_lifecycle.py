@@ -52,7 +52,9 @@ def test_an_invalid_file_starts_no_job_and_reports_every_problem_by_line(sim: Si
     lines = records(4).decode().splitlines()
     lines[1] = "{not json"
     lines[2] = lines[0]
-    lines[3] = json.dumps({"recordId": "s1", "modelInput": {"messages": [{"role": "user", "content": "x"}], "stream": True}})
+    lines[3] = json.dumps(
+        {"recordId": "s1", "modelInput": {"messages": [{"role": "user", "content": "x"}], "stream": True}}
+    )
     event = sim.upload("input/bad.jsonl", ("\n".join(lines) + "\n").encode())
     # When the state machine handles the upload
     execution = sim.run(event)
@@ -76,10 +78,12 @@ def test_uploading_the_same_object_twice_starts_one_job(sim: Sim) -> None:
     # Given a valid file that was uploaded and fully processed
     body = records(4)
     first = sim.run(sim.upload(KEY, body))
+    steps_before = len(sim.lambdas.invocations)
     # When the identical object is uploaded again (same key and content, so the same ETag)
     second = sim.run(sim.upload(KEY, body))
-    # Then the second run ends without starting anything, and the first run's results stand
+    # Then the second run stops after its claim check, and the first run's single job and results stand
     assert first["status"] == second["status"] == "SUCCEEDED"
+    assert sim.lambdas.invocations[steps_before:] == ["batch_validate"]
     assert len(sim.emulator.jobs.list()) == 1
     assert sim.json("status/prompts.json")["state"] == "completed"
     assert len(sim.jsonl("results/prompts/succeeded.jsonl")) == 4

@@ -225,11 +225,12 @@ def _model_inputs(draw: st.DrawFn) -> dict:
         messages = body.get("messages")
         if isinstance(messages, list) and messages:
             message = draw(st.sampled_from(messages))
-            message[draw(st.sampled_from(["role", "content", "name", "tool_calls"]))] = draw(_junk)
+            if isinstance(message, dict):
+                message[draw(st.sampled_from(["role", "content", "name", "tool_calls"]))] = draw(_junk)
     return body
 
 
-@settings(max_examples=500, deadline=None)
+@settings(max_examples=300, deadline=None)
 @given(model_input=_model_inputs(), record_id=st.sampled_from(["ok1", "bad id", "", "x" * 64, "x" * 65]))
 def test_the_fast_path_never_accepts_what_the_full_check_rejects(model_input: dict, record_id: str) -> None:
     # Given any record

@@ -59,9 +59,15 @@ async def read_json(request: Request, max_bytes: int) -> object:
     if not raw.strip():
         raise invalid_request("The request body is empty; send a JSON object.")
     try:
-        return json.loads(raw)
+        body = json.loads(raw)
     except (ValueError, UnicodeDecodeError) as exc:
         raise invalid_request(f"The request body is not valid JSON: {exc}.", code="invalid_json") from None
+    if b"\\u" in raw:  # only escapes can smuggle in lone surrogates, which no UTF-8 consumer accepts
+        try:
+            json_bytes(body)
+        except UnicodeEncodeError:
+            raise invalid_request("The request body contains invalid Unicode (a lone surrogate).") from None
+    return body
 
 
 def _too_large(max_bytes: int) -> GatewayError:

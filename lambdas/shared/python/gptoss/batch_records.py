@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import json
 import re
-from collections.abc import Callable, Iterable, Iterator, Sequence
+from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 
 from gptoss.chat_request import parse_chat_request
@@ -88,17 +88,19 @@ class Report:
 
 
 def iter_lines(chunks: Iterable[bytes]) -> Iterator[bytes]:
-    """Split a stream of byte chunks into lines (newline and a trailing CR removed); memory is one chunk + one line."""
+    """Split a stream of byte chunks into lines without their newline; memory is one chunk plus one line.
+
+    A CR before the newline is kept: JSON ignores it, and a blank CRLF line still strips to nothing.
+    """
     pending = b""
     for chunk in chunks:
         if not chunk:
             continue
         parts = (pending + chunk).split(b"\n") if pending else chunk.split(b"\n")
         pending = parts.pop()
-        for part in parts:
-            yield part[:-1] if part.endswith(b"\r") else part
+        yield from parts
     if pending:
-        yield pending[:-1] if pending.endswith(b"\r") else pending
+        yield pending
 
 
 def check_record(
@@ -176,10 +178,6 @@ def _resolve(name: object, enabled: Sequence[str]) -> str | None:
         return None
 
 
-def _is_number_between(low: float, high: float) -> Callable[[object], bool]:
-    return lambda value: type(value) in (int, float) and low <= value <= high
-
-
 def _simple_messages(messages: object) -> bool:
     if type(messages) is not list or not messages:
         return False
@@ -194,39 +192,52 @@ def _simple_messages(messages: object) -> bool:
     return True
 
 
+def _between(value: object, low: float, high: float) -> bool:
+    return value is None or (type(value) in _NUMBERS and low <= value <= high)
+
+
+def _positive_int(value: object) -> bool:
+    return value is None or (type(value) is int and value >= 1)
+
+
 _SIMPLE_ROLES = ("system", "developer", "user", "assistant")
-_PLAIN_SCALARS: dict[str, Callable[[object], bool]] = {
-    "max_completion_tokens": lambda value: type(value) is int and value >= 1,
-    "max_tokens": lambda value: type(value) is int and value >= 1,
-    "temperature": _is_number_between(0, 2),
-    "top_p": _is_number_between(0, 1),
-    "reasoning_effort": lambda value: value in ("low", "medium", "high"),
-    "stream": lambda value: value is False,
-}
+_NUMBERS = (int, float)
+_EFFORTS = (None, "low", "medium", "high")
+_PLAIN_KEYS = frozenset(
+    {"messages", "model", "max_completion_tokens", "max_tokens", "temperature", "top_p", "reasoning_effort", "stream"}
+)
 
 
 def plainly_valid(record: object, model: str) -> str | None:
     """Fast path for the common record shape (text messages, plain sampling fields): its recordId when
     `check_record` would find no problem, else None and the caller runs the full check. Property-tested
-    against `parse_chat_request`."""
+    against `parse_chat_request` (a null field counts as absent, as there)."""
     if type(record) is not dict:
         return None
     record_id = record.get("recordId")
     model_input = record.get("modelInput")
-    if type(record_id) is not str or type(model_input) is not dict or not RECORD_ID_PATTERN.fullmatch(record_id):
+    if (
+        type(record_id) is not str
+        or type(model_input) is not dict
+        or not model_input.keys() <= _PLAIN_KEYS
+        or not RECORD_ID_PATTERN.fullmatch(record_id)
+    ):
         return None
-    for key, value in model_input.items():
-        if key == "messages":
-            if not _simple_messages(value):
-                return None
-        elif key == "model":
-            if value != model:
-                return None
-        else:
-            check = _PLAIN_SCALARS.get(key)
-            if check is None or not check(value):
-                return None
-    return record_id if "messages" in model_input else None
+    get = model_input.get
+    stream = get("stream")
+    requested = get("model")
+    if (
+        _simple_messages(get("messages"))
+        and (requested is None or requested == model)
+        and (stream is None or stream is False)
+        and _positive_int(get("max_completion_tokens"))
+        and _positive_int(get("max_tokens"))
+        and _between(get("temperature"), 0, 2)
+        and _between(get("top_p"), 0, 1)
+        and get("reasoning_effort") in _EFFORTS
+    ):
+        return record_id
+    return None
 
 
 def validate_lines(

@@ -1,0 +1,193 @@
+"""`gptoss` command line: batch files for the deployed gateway.
+
+gptoss batch validate FILE [--model M]           offline check, same rules as the pipeline; exit 0 valid, 1 not
+gptoss batch submit FILE --model M [--wait]      upload to the stack's bucket; with --wait, show progress and
+                                                 download results/<name>/ when the run ends
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+import time
+from collections.abc import Callable, Iterator, Sequence
+from pathlib import Path
+from typing import IO, Any
+
+from gptoss.batch_records import (
+    DEFAULT_MAX_FILE_BYTES,
+    DEFAULT_MAX_RECORDS,
+    DEFAULT_MIN_RECORDS,
+    Limits,
+    Report,
+    iter_lines,
+    validate_lines,
+)
+from gptoss.errors import GatewayError
+from gptoss.models import GPT_OSS_120B, KNOWN_MODELS, resolve_model
+
+DEFAULT_STACK = "GptOssGateway"
+TERMINAL_STATES = ("completed", "partially_completed", "failed", "stopped", "expired", "invalid", "error")
+SUCCESS_STATES = ("completed", "partially_completed")
+CHUNK_BYTES = 1 << 20
+
+
+def file_chunks(path: Path) -> Iterator[bytes]:
+    with path.open("rb") as handle:
+        while chunk := handle.read(CHUNK_BYTES):
+            yield chunk
+
+
+def validate_file(path: Path, model: str, limits: Limits) -> Report:
+    """The pipeline's validation, run on a local file (streamed, like the validate step)."""
+    return validate_lines(
+        iter_lines(file_chunks(path)), size=path.stat().st_size, model=model, enabled=KNOWN_MODELS, limits=limits
+    )
+
+
+def print_report(path: Path, report: Report, out: IO[str]) -> None:
+    for problem in report.problems:
+        where = f"{path}:{problem.line}" if problem.line is not None else str(path)
+        print(f"{where}: {problem.message} [{problem.code}]", file=out)
+    hidden = report.problem_count - len(report.problems)
+    if hidden:
+        print(f"... and {hidden} more problem(s)", file=out)
+    verdict = "valid" if report.valid else f"{report.problem_count} problem(s)"
+    print(f"{path}: {report.records} record(s), model {report.model}: {verdict}", file=out)
+
+
+def _model(name: str) -> str:
+    try:
+        return resolve_model(name, KNOWN_MODELS)
+    except GatewayError:
+        raise argparse.ArgumentTypeError(f"unknown model {name!r}; known: {', '.join(KNOWN_MODELS)}") from None
+
+
+def _limits(args: argparse.Namespace) -> Limits:
+    return Limits(min_records=args.min_records, max_records=args.max_records, max_file_bytes=args.max_file_bytes)
+
+
+def cmd_validate(args: argparse.Namespace) -> int:
+    report = validate_file(args.file, args.model, _limits(args))
+    print_report(args.file, report, sys.stdout if report.valid else sys.stderr)
+    return 0 if report.valid else 1
+
+
+def stack_bucket(stack: str, cloudformation: Any) -> str:
+    """The BucketName output of the deployed stack."""
+    outputs = cloudformation.describe_stacks(StackName=stack)["Stacks"][0].get("Outputs", [])
+    for output in outputs:
+        if output["OutputKey"] == "BucketName":
+            return output["OutputValue"]
+    raise SystemExit(f"error: stack {stack} has no BucketName output; pass --bucket")
+
+
+def read_status(s3: Any, bucket: str, name: str) -> dict[str, Any] | None:
+    try:
+        body = s3.get_object(Bucket=bucket, Key=f"status/{name}.json")["Body"].read()
+    except s3.exceptions.NoSuchKey:
+        return None
+    return json.loads(body)
+
+
+def wait_for_run(
+    s3: Any, bucket: str, name: str, etag: str, *, poll_seconds: float, sleep: Callable[[float], None] = time.sleep
+) -> dict[str, Any]:
+    """Poll `status/<name>.json` for this upload (matched by ETag) with a progress bar, until a terminal state."""
+    from tqdm import tqdm
+
+    with tqdm(desc=name, unit="rec", total=None, dynamic_ncols=True) as bar:
+        while True:
+            status = read_status(s3, bucket, name)
+            if status and status.get("etag") == etag:
+                records = status.get("records") or {}
+                if records.get("total"):
+                    bar.total = records["total"]
+                bar.n = records.get("processed") or 0
+                bar.set_postfix_str(status.get("state", ""))
+                bar.refresh()
+                if status.get("state") in TERMINAL_STATES:
+                    return status
+            sleep(poll_seconds)
+
+
+def download_results(s3: Any, bucket: str, status: dict[str, Any], target: Path) -> list[Path]:
+    """Copy the run's result files (and its error report, if any) into `target`."""
+    target.mkdir(parents=True, exist_ok=True)
+    uris = [*(status.get("results") or {}).values(), status.get("errors")]
+    saved = []
+    for uri in filter(None, uris):
+        key = uri.removeprefix(f"s3://{bucket}/")
+        path = target / key.rsplit("/", 1)[-1]
+        s3.download_file(bucket, key, str(path))
+        saved.append(path)
+    return saved
+
+
+def cmd_submit(args: argparse.Namespace, *, session: Any = None, sleep: Callable[[float], None] = time.sleep) -> int:
+    report = validate_file(args.file, args.model, _limits(args))
+    if not report.valid:
+        print_report(args.file, report, sys.stderr)
+        print("not uploaded: fix the problems above first", file=sys.stderr)
+        return 1
+    import boto3
+
+    session = session or boto3.session.Session()
+    s3 = session.client("s3")
+    bucket = args.bucket or stack_bucket(args.stack, session.client("cloudformation"))
+    name = args.name or args.file.name.removesuffix(".jsonl")
+    key = f"input/{args.model.removeprefix('openai.').removesuffix('-1:0')}/{name}.jsonl"
+    s3.upload_file(str(args.file), bucket, key)
+    etag = s3.head_object(Bucket=bucket, Key=key)["ETag"].strip('"')
+    print(f"uploaded {report.records} record(s) to s3://{bucket}/{key}")
+    if not args.wait:
+        print(f"follow it with: GET /v1/batches/{name}, or s3://{bucket}/status/{name}.json")
+        return 0
+    status = wait_for_run(s3, bucket, name, etag, poll_seconds=args.poll_seconds, sleep=sleep)
+    records = status.get("records") or {}
+    print(f"{name}: {status['state']} ({records.get('succeeded', 0)} succeeded, {records.get('failed', 0)} failed)")
+    if status.get("message"):
+        print(status["message"])
+    for path in download_results(s3, bucket, status, args.output or Path(f"{name}-results")):
+        print(f"saved {path}")
+    return 0 if status["state"] in SUCCESS_STATES else 1
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="gptoss", description="gpt-oss gateway tools")
+    commands = parser.add_subparsers(dest="command", required=True)
+    batch = commands.add_parser("batch", help="batch inference files").add_subparsers(dest="action", required=True)
+
+    def common(sub: argparse.ArgumentParser) -> None:
+        sub.add_argument("file", type=Path, help="JSONL file: one {recordId, modelInput} per line")
+        sub.add_argument("--model", type=_model, default=GPT_OSS_120B, help="model id or alias (default 120b)")
+        sub.add_argument("--min-records", type=int, default=DEFAULT_MIN_RECORDS)
+        sub.add_argument("--max-records", type=int, default=DEFAULT_MAX_RECORDS)
+        sub.add_argument("--max-file-bytes", type=int, default=DEFAULT_MAX_FILE_BYTES)
+
+    validate = batch.add_parser("validate", help="check a file offline (exit 0 valid, 1 invalid)")
+    common(validate)
+    validate.set_defaults(run=cmd_validate)
+    submit = batch.add_parser("submit", help="upload a file to the deployed gateway's bucket")
+    common(submit)
+    submit.add_argument("--name", help="run name (default: the file name without .jsonl)")
+    submit.add_argument("--bucket", help="bucket name (default: the stack's BucketName output)")
+    submit.add_argument("--stack", default=DEFAULT_STACK, help=f"CloudFormation stack (default {DEFAULT_STACK})")
+    submit.add_argument("--wait", action="store_true", help="show progress, then download the results")
+    submit.add_argument("--output", type=Path, help="where to save results (default ./<name>-results)")
+    submit.add_argument("--poll-seconds", type=float, default=10.0)
+    submit.set_defaults(run=cmd_submit)
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    if not args.file.is_file():
+        print(f"error: {args.file}: no such file", file=sys.stderr)
+        return 2
+    return args.run(args)
+
+
+if __name__ == "__main__":
+    sys.exit(main())

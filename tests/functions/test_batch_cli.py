@@ -1,0 +1,119 @@
+"""The `gptoss batch` command: offline validation, and submit --wait against a bucket (moto)."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any
+
+import boto3
+import pytest
+from moto import mock_aws
+
+from local import cli
+
+BUCKET = "cli-bucket"
+
+
+def write_file(path: Path, count: int, *, broken_line: int | None = None) -> Path:
+    lines = [
+        json.dumps({"recordId": f"r{i}", "modelInput": {"messages": [{"role": "user", "content": f"q{i}"}]}})
+        for i in range(count)
+    ]
+    if broken_line is not None:
+        lines[broken_line - 1] = '{"recordId": "x",'
+    path.write_text("\n".join(lines) + "\n")
+    return path
+
+
+def test_validate_exits_0_for_a_valid_file(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    # Given a valid file of 100 records (Bedrock's minimum)
+    path = write_file(tmp_path / "ok.jsonl", 100)
+    # When it is validated offline
+    code = cli.main(["batch", "validate", str(path), "--model", "gpt-oss-20b"])
+    # Then the exit status is 0 and the summary names the model
+    assert code == 0
+    assert "100 record(s), model openai.gpt-oss-20b-1:0: valid" in capsys.readouterr().out
+
+
+def test_validate_exits_1_with_line_numbered_messages(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    # Given a file with a broken line 3 and too few records
+    path = write_file(tmp_path / "bad.jsonl", 5, broken_line=3)
+    # When it is validated offline
+    code = cli.main(["batch", "validate", str(path)])
+    # Then the exit status is 1, and each problem is printed as FILE:LINE
+    assert code == 1
+    err = capsys.readouterr().err
+    assert f"{path}:3: invalid JSON" in err
+    assert f"{path}: 5 records; a batch needs at least 100 [too_few_records]" in err
+
+
+def test_validate_rejects_an_unknown_model_and_a_missing_file(tmp_path: Path) -> None:
+    # When the model is unknown, or the file does not exist
+    with pytest.raises(SystemExit) as usage:
+        cli.main(["batch", "validate", str(tmp_path / "x.jsonl"), "--model", "gpt-4"])
+    missing = cli.main(["batch", "validate", str(tmp_path / "nope.jsonl")])
+    # Then both are usage errors (exit 2)
+    assert usage.value.code == 2
+    assert missing == 2
+
+
+def test_submit_wait_uploads_follows_progress_and_downloads_results(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    # Given a valid file and a bucket the pipeline works in
+    path = write_file(tmp_path / "daily.jsonl", 4)
+    with mock_aws():
+        s3 = boto3.client("s3", region_name="us-west-2")
+        s3.create_bucket(Bucket=BUCKET, CreateBucketConfiguration={"LocationConstraint": "us-west-2"})
+        polls: list[str] = []
+
+        def pipeline(_seconds: float) -> None:
+            """Stands in for the state machine between two polls: progress, then results."""
+            etag = s3.head_object(Bucket=BUCKET, Key="input/gpt-oss-120b/daily.jsonl")["ETag"].strip('"')
+            state = "in_progress" if not polls else "completed"
+            polls.append(state)
+            status: dict[str, Any] = {"id": "daily", "etag": etag, "state": state, "records": {"total": 4}}
+            status["records"]["processed"] = 2 if state == "in_progress" else 4
+            if state == "completed":
+                for part in ("summary.json", "succeeded.jsonl", "failed.jsonl"):
+                    s3.put_object(Bucket=BUCKET, Key=f"results/daily/{part}", Body=b"{}\n")
+                status["results"] = {
+                    part: f"s3://{BUCKET}/results/daily/{part}"
+                    for part in ("summary.json", "succeeded.jsonl", "failed.jsonl")
+                }
+                status["records"] |= {"succeeded": 4, "failed": 0}
+            s3.put_object(Bucket=BUCKET, Key="status/daily.json", Body=json.dumps(status).encode())
+
+        args = cli.build_parser().parse_args(
+            [
+                "batch",
+                "submit",
+                str(path),
+                "--bucket",
+                BUCKET,
+                "--wait",
+                "--min-records",
+                "1",
+                "--output",
+                str(tmp_path / "out"),
+            ]
+        )
+        # When it is submitted with --wait
+        code = cli.cmd_submit(args, session=boto3.session.Session(region_name="us-west-2"), sleep=pipeline)
+        # Then the file landed under the model's folder, the run was followed to its end, and results were saved
+        assert code == 0
+        assert s3.head_object(Bucket=BUCKET, Key="input/gpt-oss-120b/daily.jsonl")["ContentLength"] > 0
+    assert polls == ["in_progress", "completed"]
+    assert sorted(p.name for p in (tmp_path / "out").iterdir()) == ["failed.jsonl", "succeeded.jsonl", "summary.json"]
+    assert "daily: completed (4 succeeded, 0 failed)" in capsys.readouterr().out
+
+
+def test_submit_refuses_an_invalid_file(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    # Given an invalid file
+    path = write_file(tmp_path / "bad.jsonl", 3, broken_line=1)
+    # When it is submitted
+    code = cli.main(["batch", "submit", str(path), "--bucket", BUCKET])
+    # Then nothing is uploaded (no AWS call is even made) and the exit status is 1
+    assert code == 1
+    assert "not uploaded" in capsys.readouterr().err

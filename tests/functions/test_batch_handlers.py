@@ -1,0 +1,218 @@
+"""Batch lifecycle handlers one at a time: S3 in moto, the Bedrock control plane in the emulator."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterator
+from typing import Any
+
+import batch_check
+import batch_collect
+import batch_report
+import batch_status_api
+import batch_submit
+import batch_validate
+import boto3
+import pytest
+from moto import mock_aws
+
+from local.emulator.server import EmulatorServer
+
+BUCKET = "handlers-bucket"
+ROLE = "arn:aws:iam::123456789012:role/bedrock-batch"
+MODEL_20B = "openai.gpt-oss-20b-1:0"
+
+
+@pytest.fixture(scope="module")
+def emulator() -> Iterator[EmulatorServer]:
+    with EmulatorServer(port=0, chunk_delay=0.0, job_polls_per_state=1) as emu:
+        yield emu
+
+
+@pytest.fixture
+def s3(emulator: EmulatorServer, monkeypatch: pytest.MonkeyPatch) -> Iterator[Any]:
+    emulator.jobs.reset()
+    env = {
+        "BUCKET_NAME": BUCKET,
+        "BATCH_ROLE_ARN": ROLE,
+        "ENABLED_MODELS": "openai.gpt-oss-20b-1:0,openai.gpt-oss-120b-1:0",
+        "DEFAULT_MODEL": "openai.gpt-oss-120b-1:0",
+        "BATCH_MIN_RECORDS": "2",
+        "BATCH_MAX_RECORDS": "10",
+        "BATCH_MAX_FILE_BYTES": "100000",
+        "BATCH_POLL_SECONDS": "30",
+        "BATCH_MAX_POLL_SECONDS": "100",
+        "AWS_ENDPOINT_URL_BEDROCK": emulator.url,
+    }
+    for name, value in env.items():
+        monkeypatch.setenv(name, value)
+    with mock_aws():
+        client = boto3.client("s3", region_name="us-west-2")
+        client.create_bucket(Bucket=BUCKET, CreateBucketConfiguration={"LocationConstraint": "us-west-2"})
+        yield client
+
+
+def upload(s3: Any, key: str, count: int, text: str = "hello") -> dict[str, Any]:
+    lines = [
+        json.dumps({"recordId": f"r{i}", "modelInput": {"messages": [{"role": "user", "content": f"{text} {i}"}]}})
+        for i in range(count)
+    ]
+    body = ("\n".join(lines) + "\n").encode()
+    put = s3.put_object(Bucket=BUCKET, Key=key, Body=body)
+    detail = {"bucket": {"name": BUCKET}, "object": {"key": key, "size": len(body), "etag": put["ETag"].strip('"')}}
+    return {"event": {"detail-type": "Object Created", "source": "aws.s3", "detail": detail}, "execution": "exec-1"}
+
+
+def read_json(s3: Any, key: str) -> dict[str, Any]:
+    return json.loads(s3.get_object(Bucket=BUCKET, Key=key)["Body"].read())
+
+
+def test_validate_takes_the_model_from_the_key_and_claims_the_upload(s3: Any) -> None:
+    # Given a valid file under the 20b alias folder
+    state = upload(s3, "input/gpt-oss-20b/team.jsonl", 3)
+    # When the validate step runs
+    run = batch_validate.handler(state)
+    # Then the run is valid, for the 20b model, and the status record says it is being validated
+    assert (run["valid"], run["duplicate"], run["model"], run["name"], run["records"]) == (
+        True,
+        False,
+        MODEL_20B,
+        "team",
+        3,
+    )
+    assert read_json(s3, "status/team.json")["records"]["total"] == 3
+
+
+def test_validate_rejects_an_unknown_model_folder_without_reading_the_file(s3: Any) -> None:
+    # Given a file under a folder that names no enabled model
+    state = upload(s3, "input/gpt-5/team.jsonl", 3)
+    # When the validate step runs
+    run = batch_validate.handler(state)
+    # Then the run is invalid and the error report explains the key
+    assert run["valid"] is False
+    [problem] = read_json(s3, "errors/team.json")["problems"]
+    assert problem["code"] == "invalid_key"
+    assert "gpt-5" in problem["message"]
+
+
+def test_a_second_execution_for_the_same_object_is_a_duplicate_but_a_retry_is_not(s3: Any) -> None:
+    # Given an upload already claimed by execution exec-1
+    state = upload(s3, "input/dup.jsonl", 3)
+    batch_validate.handler(state)
+    # When exec-1 retries its step, and another execution sees the same object
+    retried = batch_validate.handler(state)
+    other = batch_validate.handler({**state, "execution": "exec-2"})
+    # Then only the other execution is a duplicate
+    assert retried["duplicate"] is False
+    assert other["duplicate"] is True
+
+
+def test_a_retried_submit_step_never_starts_a_second_job(s3: Any, emulator: EmulatorServer) -> None:
+    # Given a validated run
+    run = batch_validate.handler(upload(s3, "input/once.jsonl", 3))
+    # When the submit step runs twice (a retry after a timeout, say)
+    first = batch_submit.handler({"run": run})
+    second = batch_submit.handler({"run": run})
+    # Then both name the same, single Bedrock job, and the first wait is the configured poll interval
+    assert first["job_arn"] == second["job_arn"]
+    assert len(emulator.jobs.list()) == 1
+    assert first["wait_seconds"] == 30
+    assert read_json(s3, "status/once.json")["job_arn"] == first["job_arn"]
+
+
+def test_submit_recovers_a_job_created_before_the_claim_was_updated(s3: Any, emulator: EmulatorServer) -> None:
+    # Given a job created by a submit step that died before recording it
+    run = batch_validate.handler(upload(s3, "input/crash.jsonl", 3))
+    first = batch_submit.handler({"run": run})
+    claim_key = next(k["Key"] for k in s3.list_objects_v2(Bucket=BUCKET, Prefix="status/claims/")["Contents"])
+    claim = read_json(s3, claim_key)
+    claim.pop("job_arn")
+    s3.put_object(Bucket=BUCKET, Key=claim_key, Body=json.dumps(claim).encode())
+    # When the step is retried
+    second = batch_submit.handler({"run": run})
+    # Then Bedrock's idempotency token returns the same job
+    assert second["job_arn"] == first["job_arn"]
+    assert len(emulator.jobs.list()) == 1
+
+
+def test_check_backs_off_and_publishes_progress(s3: Any) -> None:
+    # Given a submitted job
+    run = batch_validate.handler(upload(s3, "input/poll.jsonl", 3))
+    job = batch_submit.handler({"run": run})
+    # When the job is polled until it ends
+    waits, statuses = [], []
+    while not job["done"]:
+        job = batch_check.handler({"run": run, "job": job})
+        waits.append(job["wait_seconds"])
+        statuses.append(job["status"])
+    # Then the wait doubles up to its cap, and the status record carries the job's counts
+    assert waits == [60, 100]
+    assert statuses == ["InProgress", "Completed"]
+    status = read_json(s3, "status/poll.json")
+    assert status["state"] == "completed"
+    assert status["records"]["processed"] == 3
+
+
+def test_collect_writes_results_and_the_status_api_serves_them(s3: Any) -> None:
+    # Given a completed job
+    run = batch_validate.handler(upload(s3, "input/api.jsonl", 3))
+    job = batch_submit.handler({"run": run})
+    while not job["done"]:
+        job = batch_check.handler({"run": run, "job": job})
+    # When results are collected and the status API is asked
+    outcome = batch_collect.handler({"run": run, "job": job})
+    one = batch_status_api.handler({"httpMethod": "GET", "pathParameters": {"id": "api"}})
+    listing = batch_status_api.handler({"httpMethod": "GET", "queryStringParameters": {"limit": "5"}})
+    missing = batch_status_api.handler({"httpMethod": "GET", "pathParameters": {"id": "nope"}})
+    # Then the run shows as completed with its result locations, in both routes; an unknown id is a 404
+    assert outcome["state"] == "completed"
+    body = json.loads(one["body"])
+    assert one["statusCode"] == 200
+    assert body["state"] == "completed"
+    assert body["records"] == {"total": 3, "succeeded": 3, "failed": 0, "not_processed": 0, "processed": 3}
+    assert body["results"]["succeeded"] == f"s3://{BUCKET}/results/api/succeeded.jsonl"
+    assert [item["id"] for item in json.loads(listing["body"])["data"]] == ["api"]
+    assert missing["statusCode"] == 404
+    assert json.loads(missing["body"])["error"]["code"] == "batch_not_found"
+
+
+def test_the_status_api_rejects_a_bad_limit_as_an_openai_error(s3: Any) -> None:
+    # When the list is asked for 1,000 runs
+    response = batch_status_api.handler({"httpMethod": "GET", "queryStringParameters": {"limit": "1000"}})
+    # Then it is a 400 naming the parameter
+    assert response["statusCode"] == 400
+    assert json.loads(response["body"])["error"]["param"] == "limit"
+
+
+def test_report_handles_a_timed_out_execution_event(s3: Any) -> None:
+    # Given a run that was validated, then its execution timed out
+    state = upload(s3, "input/slow.jsonl", 3)
+    batch_validate.handler(state)
+    event = {
+        "source": "aws.states",
+        "detail-type": "Step Functions Execution Status Change",
+        "detail": {"status": "TIMED_OUT", "executionArn": "exec-1", "input": json.dumps(state["event"])},
+    }
+    # When the report function receives Step Functions' status-change event
+    outcome = batch_report.handler(event)
+    # Then errors/ and the status record say the run timed out
+    assert outcome["state"] == "error"
+    assert read_json(s3, "errors/slow.json")["error"] == "States.TIMED_OUT"
+    assert read_json(s3, "status/slow.json")["state"] == "error"
+
+
+def test_a_job_running_long_past_its_timeout_is_stopped_and_still_collected(s3: Any) -> None:
+    # Given a job submitted long ago (far beyond its 24 h Bedrock timeout plus the grace period)
+    run = batch_validate.handler(upload(s3, "input/stuck.jsonl", 4))
+    job = {**batch_submit.handler({"run": run}), "started": 0}
+    # When it is polled
+    job = batch_check.handler({"run": run, "job": job})
+    # Then the safety net asks Bedrock to stop it, and the run ends Stopped with every record accounted for
+    assert job["stop_requested"] is True
+    while not job["done"]:
+        job = batch_check.handler({"run": run, "job": job})
+    assert job["status"] == "Stopped"
+    outcome = batch_collect.handler({"run": run, "job": job})
+    assert outcome["state"] == "stopped"
+    assert outcome["records"]["total"] == 4
+    assert read_json(s3, "errors/stuck.json")["job_status"] == "Stopped"

@@ -1,0 +1,176 @@
+"""The batch lifecycle's resources in the synthesized template: trigger, state machine, roles, status routes."""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+from moto.events.models import EventPattern
+
+from tests.infra.synthesis import Synth
+from tests.infra.template_helpers import functions_by_name, role_of, role_statements, routes
+
+BATCH_FUNCTIONS = ("batch-validate", "batch-submit", "batch-check", "batch-collect", "batch-report", "batch-status")
+
+
+def definition(synth: Synth) -> dict[str, Any]:
+    """The state machine's ASL with the CloudFormation tokens replaced by placeholders."""
+    [machine] = synth.of_type("AWS::StepFunctions::StateMachine").values()
+    parts = machine["Properties"]["DefinitionString"]["Fn::Join"][1]
+    return json.loads("".join(part if isinstance(part, str) else "TOKEN" for part in parts))
+
+
+def as_list(value: object) -> list:
+    return value if isinstance(value, list) else [value]
+
+
+def test_uploads_of_jsonl_under_input_start_the_state_machine(synth: Synth) -> None:
+    # Given the rule that reacts to S3 uploads
+    rules = [r["Properties"] for r in synth.of_type("AWS::Events::Rule").values()]
+    [upload_rule] = [r for r in rules if r["EventPattern"].get("source") == ["aws.s3"]]
+    pattern = upload_rule["EventPattern"]
+    # Then it targets the batch state machine, for Object Created events in the data bucket
+    [target] = upload_rule["Targets"]
+    [machine_id] = synth.of_type("AWS::StepFunctions::StateMachine")
+    assert target["Arn"] == {"Ref": machine_id}
+    assert pattern["detail-type"] == ["Object Created"]
+    [bucket_id] = [k for k in synth.of_type("AWS::S3::Bucket") if "Data" in k]
+    assert pattern["detail"]["bucket"]["name"] == [{"Ref": bucket_id}]
+    # And EventBridge's matching (moto's implementation) picks exactly the .jsonl objects under input/
+    concrete = json.loads(json.dumps(pattern).replace(json.dumps({"Ref": bucket_id}), '"data-bucket"'))
+    matcher = EventPattern.load(json.dumps(concrete))
+
+    def matches(key: str) -> bool:
+        detail = {"bucket": {"name": "data-bucket"}, "object": {"key": key}}
+        return matcher.matches_event({"source": "aws.s3", "detail-type": "Object Created", "detail": detail})
+
+    assert matches("input/prompts.jsonl")
+    assert matches("input/gpt-oss-20b/prompts.jsonl")
+    assert not matches("results/prompts/succeeded.jsonl")
+    assert not matches("input/prompts.csv")
+
+
+def test_every_step_retries_throttles_and_falls_back_to_the_error_report(synth: Synth) -> None:
+    # Given the state machine definition
+    states = definition(synth)["States"]
+    # Then each Lambda step retries transient errors with backoff and catches everything else into ReportError
+    for name in ("Validate", "Submit", "CheckJob", "Collect"):
+        state = states[name]
+        [retry] = state["Retry"]
+        assert "TransientError" in retry["ErrorEquals"]
+        assert retry["BackoffRate"] == 2
+        assert retry["MaxAttempts"] >= 3
+        assert state["Catch"] == [{"ErrorEquals": ["States.ALL"], "ResultPath": "$.error", "Next": "ReportError"}]
+    # And every way to the end publishes an event first
+    assert states["Collect"]["Next"] == states["ReportError"]["Next"] == states["InvalidInput"]["Next"] == "Notify"
+    assert states["Notify"]["Resource"].endswith(":states:::events:putEvents")
+    assert states["Notify"]["Parameters"]["Entries"][0]["Source"] == "gptoss.batch"
+
+
+def test_the_poll_wait_comes_from_the_state_not_the_definition(synth: Synth) -> None:
+    # Given the wait between two polls of the Bedrock job
+    wait = definition(synth)["States"]["WaitForJob"]
+    # Then its length is read from the step's output (configured per function, backing off), never hard-coded
+    assert wait["SecondsPath"] == "$.job.wait_seconds"
+    assert "Seconds" not in wait
+
+
+def test_the_state_machine_is_standard_traced_logged_and_has_a_timeout(synth: Synth) -> None:
+    # Given the state machine
+    [machine] = synth.of_type("AWS::StepFunctions::StateMachine").values()
+    props = machine["Properties"]
+    # Then it is a Standard workflow, traced, logging without execution data, with an overall timeout
+    assert props["StateMachineType"] == "STANDARD"
+    assert props["TracingConfiguration"] == {"Enabled": True}
+    assert props["LoggingConfiguration"]["Level"] == "ALL"
+    assert props["LoggingConfiguration"]["IncludeExecutionData"] is False
+    timeout = definition(synth)["TimeoutSeconds"]
+    assert timeout == (synth.config.batch.job_timeout_hours + 36) * 3600
+    # And a timed-out or aborted execution is routed to the error report
+    rules = [r["Properties"] for r in synth.of_type("AWS::Events::Rule").values()]
+    [stopped] = [r for r in rules if r["EventPattern"].get("source") == ["aws.states"]]
+    assert stopped["EventPattern"]["detail"]["status"] == ["TIMED_OUT", "ABORTED"]
+    report_id, _ = functions_by_name(synth.resources)["batch-report"]
+    assert stopped["Targets"][0]["Arn"] == {"Fn::GetAtt": [report_id, "Arn"]}
+
+
+def test_bedrock_batch_role_is_trusted_only_for_this_accounts_jobs_and_reads_input_writes_output(synth: Synth) -> None:
+    # Given the role Bedrock assumes for a job
+    [(role_id, role)] = [
+        (key, value)
+        for key, value in synth.of_type("AWS::IAM::Role").items()
+        if value["Properties"]["AssumeRolePolicyDocument"]["Statement"][0]["Principal"].get("Service")
+        == "bedrock.amazonaws.com"
+    ]
+    # Then the trust policy pins the source account and the source ARN to model-invocation jobs
+    [trust] = role["Properties"]["AssumeRolePolicyDocument"]["Statement"]
+    assert trust["Condition"]["StringEquals"] == {"aws:SourceAccount": {"Ref": "AWS::AccountId"}}
+    source_arn = json.dumps(trust["Condition"]["ArnLike"]["aws:SourceArn"])
+    assert ":model-invocation-job/*" in source_arn
+    # And it may read input/*, write batch-output/*, list those two prefixes, and nothing else
+    statements = role_statements(synth.resources, role_id)
+    grants = {(tuple(as_list(s["Action"])), json.dumps(s["Resource"])) for s in statements}
+    assert len(grants) == 3
+    reads = next(s for s in statements if s["Action"] == "s3:GetObject")
+    writes = next(s for s in statements if s["Action"] == "s3:PutObject")
+    assert json.dumps(reads["Resource"]).endswith('"/input/*"]]}')
+    assert json.dumps(writes["Resource"]).endswith('"/batch-output/*"]]}')
+    listing = next(s for s in statements if s["Action"] == "s3:ListBucket")
+    assert listing["Condition"]["StringLike"]["s3:prefix"] == ["input/*", "batch-output/*"]
+
+
+def test_batch_functions_have_no_wildcard_s3_or_bedrock_grants_and_pass_the_role_only_to_bedrock(
+    synth: Synth,
+) -> None:
+    # Given the batch functions and their roles
+    functions = functions_by_name(synth.resources)
+    assert set(BATCH_FUNCTIONS) <= set(functions)
+    for name in BATCH_FUNCTIONS:
+        statements = role_statements(synth.resources, role_of(functions[name][1]))
+        for statement in statements:
+            actions = as_list(statement["Action"])
+            if not any(action.startswith(("s3:", "bedrock:", "iam:")) for action in actions):
+                continue
+            # Then no S3/Bedrock/IAM action is a wildcard or applies to every resource
+            assert not any(action.endswith("*") for action in actions), (name, actions)
+            assert statement["Resource"] != "*", (name, actions)
+            assert "*" not in as_list(statement["Resource"]), (name, actions)
+    # And only the submit step may pass the batch role, and only to Bedrock
+    passers = [
+        (name, s)
+        for name in BATCH_FUNCTIONS
+        for s in role_statements(synth.resources, role_of(functions[name][1]))
+        if "iam:PassRole" in as_list(s["Action"])
+    ]
+    [(name, pass_role)] = passers
+    assert name == "batch-submit"
+    assert pass_role["Condition"] == {"StringEquals": {"iam:PassedToService": "bedrock.amazonaws.com"}}
+
+
+def test_batch_functions_get_the_contract_environment_from_config(synth: Synth) -> None:
+    # Given the batch functions
+    functions = functions_by_name(synth.resources)
+    batch = synth.config.batch
+    for name in BATCH_FUNCTIONS:
+        variables = functions[name][1]["Environment"]["Variables"]
+        # Then each carries the bucket, the role, the models and the quotas from cdk.json
+        assert variables["GPTOSS_FUNCTION"] == name
+        assert variables["BATCH_MIN_RECORDS"] == str(batch.min_records)
+        assert variables["BATCH_MAX_RECORDS"] == str(batch.max_records)
+        assert variables["BATCH_MAX_FILE_BYTES"] == str(batch.max_file_bytes)
+        assert variables["BATCH_POLL_SECONDS"] == str(batch.poll_interval_seconds)
+        assert variables["DEFAULT_MODEL"] == synth.config.models.default
+        assert set(variables["ENABLED_MODELS"].split(",")) == set(synth.config.models.enabled)
+        assert {"BUCKET_NAME", "BATCH_ROLE_ARN", "BATCH_TIMEOUT_HOURS"} <= set(variables)
+
+
+def test_batch_status_routes_need_the_authorizer_and_an_api_key(synth: Synth) -> None:
+    # Given the API's routes
+    found = routes(synth.resources)
+    status_id, _ = functions_by_name(synth.resources)["batch-status"]
+    for path in ("/v1/batches", "/v1/batches/{id}"):
+        method = found[(path, "GET")]
+        # Then each is a Lambda proxy to the status function behind the authorizer and an API key
+        assert method["AuthorizationType"] == "CUSTOM"
+        assert method["ApiKeyRequired"] is True
+        assert status_id in json.dumps(method["Integration"]["Uri"])
