@@ -202,7 +202,6 @@ class BatchLifecycle(Construct):
             "BATCH_TIMEOUT_HOURS": str(config.job_timeout_hours),
             "BATCH_POLL_SECONDS": str(config.poll_interval_seconds),
             "BATCH_MAX_POLL_SECONDS": str(config.max_poll_interval_seconds),
-            "EVENT_BUS_NAME": "default",
         }
         function = GatewayFunction(
             self,

@@ -63,7 +63,6 @@ class BatchSettings:
     job_timeout_hours: int = 24
     poll_seconds: int = 60
     max_poll_seconds: int = 900
-    event_bus: str = "default"
 
     @classmethod
     def from_env(cls, env: Mapping[str, str] | None = None) -> BatchSettings:
@@ -87,7 +86,6 @@ class BatchSettings:
             job_timeout_hours=_int(env, "BATCH_TIMEOUT_HOURS", 24),
             poll_seconds=_int(env, "BATCH_POLL_SECONDS", 60, minimum=0),
             max_poll_seconds=_int(env, "BATCH_MAX_POLL_SECONDS", 900, minimum=0),
-            event_bus=env.get("EVENT_BUS_NAME", "default"),
         )
 
 

@@ -20,7 +20,7 @@ from schemathesis import GenerationMode
 from tests.api_contract import OPENAPI_PATH, assert_chunks, assert_schema, sse_events
 
 OPERATIONS = ["/v1/chat/completions", "/converse/v1/chat/completions", "/model/{modelId}/converse"]
-EXAMPLES_PER_CASE = int(__import__("os").environ.get("FUZZ_N", "180"))  # x 3 operations x 2 modes = 1,080 requests
+EXAMPLES_PER_CASE = 170  # x 3 operations x 2 modes = 1,020 requests
 RESPONSE_SCHEMA = {
     "/v1/chat/completions": "ChatCompletion",
     "/converse/v1/chat/completions": "ChatCompletion",
@@ -101,8 +101,6 @@ def fuzz(operation: Any, path: str, mode: GenerationMode, send: Any) -> int:
         try:
             check(path, response)
         except (AssertionError, json.JSONDecodeError) as failure:
-            open("/tmp/fuzz_fail.txt", "w").write(response.text)
-            open("/tmp/fuzz_body.json", "w").write(json.dumps(case.body))
             raise AssertionError(f"{case.as_curl_command()}\n{failure}") from None
 
     run()

@@ -51,10 +51,6 @@ class Problem:
     def to_dict(self) -> dict:
         return {"line": self.line, "code": self.code, "message": self.message}
 
-    def __str__(self) -> str:
-        where = f"line {self.line}" if self.line is not None else "file"
-        return f"{where}: {self.message} [{self.code}]"
-
 
 @dataclass
 class Report:
@@ -109,7 +105,7 @@ def check_record(
     """Validate one input line; returns its well-formed recordId (or None) and its problems."""
     try:
         record = json.loads(line)
-    except ValueError as exc:
+    except (ValueError, RecursionError) as exc:
         if not line.strip():
             return None, [Problem(line_number, "blank_line", "blank line: every line must be one JSON record")]
         return None, [Problem(line_number, "invalid_json", f"invalid JSON: {exc}")]
@@ -256,7 +252,7 @@ def validate_lines(
     for line_number, line in enumerate(lines, start=1):
         try:
             record_id = plainly_valid(loads(line), model)
-        except ValueError:
+        except (ValueError, RecursionError):
             record_id = None
         if record_id is None:
             record_id, problems = check_record(line, line_number, model=model, enabled=enabled, limits=limits)
