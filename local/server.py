@@ -3,14 +3,16 @@
 from __future__ import annotations
 
 import hmac
+import importlib
 import json
 import socket
+import sys
 import threading
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
+from pathlib import Path
+from types import ModuleType
 
-import chat_api
-import converse_api
 import uvicorn
 from gateway.settings import Settings
 from starlette.applications import Starlette
@@ -28,6 +30,15 @@ _UNAUTHORIZED = json.dumps(
     }
 ).encode()
 _OPEN_PATHS = ("/healthz",)
+_ROOT = Path(__file__).resolve().parents[1]
+
+
+def _function_module(directory: str, name: str) -> ModuleType:
+    """A function's app module (lambdas/<fn>/<name>.py), importable here as in Lambda where it sits at the root."""
+    path = str(_ROOT / "lambdas" / directory)
+    if path not in sys.path:
+        sys.path.append(path)
+    return importlib.import_module(name)
 
 
 class BearerKey:
@@ -52,8 +63,8 @@ def create_app(
     *, settings: Settings | None = None, endpoint_url: str | None = None, api_key: str | None = None
 ) -> ASGIApp:
     """One app serving every route of the chat and converse functions (each keeps its own Bedrock client)."""
-    chat = chat_api.create_app(settings=settings, endpoint_url=endpoint_url)
-    converse = converse_api.create_app(settings=settings, endpoint_url=endpoint_url)
+    chat = _function_module("chat", "chat_api").create_app(settings=settings, endpoint_url=endpoint_url)
+    converse = _function_module("converse", "converse_api").create_app(settings=settings, endpoint_url=endpoint_url)
     routes: list[BaseRoute] = list(chat.router.routes)
     routes += [route for route in converse.router.routes if getattr(route, "path", None) != "/healthz"]
 
