@@ -2,24 +2,30 @@
 the Bedrock emulator (chunk_delay 0, own process) versus the same call made directly with boto3 to that emulator.
 
 Figures: p50/p99 of full non-streaming requests and of time to first chunk when streaming, the ratio gateway/direct
-and the absolute added milliseconds; then each app's resident memory after warm-up. Loopback only, bounded loops.
+and the absolute added milliseconds. The two sides alternate request by request (same warm-up for each), so machine
+noise hits both alike; the gateway side uses a keep-alive `http.client` connection, the leanest client there is.
+Each row also splits the gateway's figure using its own per-request log line (`latency_ms`, `first_chunk_ms`):
+`in app` is handler time (boto3 → emulator inside the gateway plus translation), `hop` the rest (client, HTTP
+parsing, uvicorn and Starlette dispatch). Then each app's resident memory after warm-up. Loopback only, bounded loops.
 """
 
 from __future__ import annotations
 
+import http.client
 import json
 import os
 import socket
 import statistics
 import subprocess
 import sys
+import tempfile
 import time
 from collections.abc import Callable, Iterator
 from contextlib import ExitStack, contextmanager
 from pathlib import Path
+from typing import IO
 
 import boto3
-import httpx
 from botocore.config import Config
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -32,6 +38,9 @@ CONVERSE_KWARGS = {"modelId": MODEL, "messages": [{"role": "user", "content": [{
 PYTHONPATH = os.pathsep.join(
     str(ROOT / part) for part in (".", "lambdas/shared/python", "lambdas/chat", "lambdas/converse")
 )
+# The server options of lambdas/*/run.sh, bound to loopback.
+UVICORN = ["-m", "uvicorn", "--host", "127.0.0.1", "--no-access-log", "--log-level", "warning"]
+UVICORN += ["--loop", "uvloop", "--http", "httptools"]
 
 
 def _free_port() -> int:
@@ -40,22 +49,28 @@ def _free_port() -> int:
         return sock.getsockname()[1]
 
 
+def _healthy(port: int) -> bool:
+    connection = http.client.HTTPConnection("127.0.0.1", port, timeout=1)
+    try:
+        connection.request("GET", "/healthz")
+        return connection.getresponse().status == 200
+    except OSError:
+        return False
+    finally:
+        connection.close()
+
+
 @contextmanager
-def _serve(args: list[str], port: int, env: dict[str, str]) -> Iterator[tuple[str, int]]:
-    """A server subprocess on 127.0.0.1:port, ready (GET /healthz) when entered; yields (url, pid)."""
-    process = subprocess.Popen([sys.executable, *args], cwd=ROOT, env=env, stdout=subprocess.DEVNULL)
-    url = f"http://127.0.0.1:{port}"
+def _serve(args: list[str], port: int, env: dict[str, str], stdout: IO[bytes] | None = None) -> Iterator[int]:
+    """A server subprocess on 127.0.0.1:port, ready (GET /healthz) when entered; yields its pid."""
+    process = subprocess.Popen([sys.executable, *args], cwd=ROOT, env=env, stdout=stdout or subprocess.DEVNULL)
     try:
         deadline = time.monotonic() + 30
-        while True:
+        while not _healthy(port):
             if process.poll() is not None or time.monotonic() > deadline:
                 raise RuntimeError(f"{' '.join(args)} did not start")
-            try:
-                if httpx.get(url + "/healthz", timeout=1).status_code == 200:
-                    break
-            except httpx.TransportError:
-                time.sleep(0.05)
-        yield url, process.pid
+            time.sleep(0.05)
+        yield process.pid
     finally:
         process.terminate()
         process.wait(10)
@@ -66,6 +81,58 @@ def _rss_mb(pid: int) -> float:
         if line.startswith("VmRSS:"):
             return int(line.split()[1]) / 1024
     return float("nan")
+
+
+class KeepAlive:
+    """One persistent HTTP/1.1 connection to a gateway app: POST a JSON body, read all or up to the first chunk."""
+
+    def __init__(self, port: int) -> None:
+        self._connection = http.client.HTTPConnection("127.0.0.1", port, timeout=30)
+        self._headers = {"content-type": "application/json", "authorization": "Bearer bench"}
+
+    def post(self, path: str, body: bytes) -> None:
+        self._connection.request("POST", path, body, self._headers)
+        response = self._connection.getresponse()
+        response.read()
+        if response.status != 200:
+            raise RuntimeError(f"POST {path}: HTTP {response.status}")
+
+    def stream(self, path: str, body: bytes) -> Iterator[bytes]:
+        """The SSE `data: {...}` lines of a streamed answer, read as they arrive."""
+        self._connection.request("POST", path, body, self._headers)
+        response = self._connection.getresponse()
+        if response.status != 200:
+            raise RuntimeError(f"POST {path}: HTTP {response.status}")
+        for line in iter(response.readline, b""):
+            if line.startswith(b"data: {"):
+                yield line
+
+    def close(self) -> None:
+        self._connection.close()
+
+
+class ServerLog:
+    """The per-request figures a gateway app logs (`request completed` lines), read incrementally from its stdout."""
+
+    def __init__(self, file: IO[bytes]) -> None:
+        self._file = file
+        self._offset = 0
+
+    def take(self, key: str) -> list[float]:
+        """`key` of every request logged since the last call."""
+        self._file.flush()
+        with open(self._file.name, "rb") as reader:
+            reader.seek(self._offset)
+            data = reader.read()
+        complete = data[: data.rfind(b"\n") + 1]
+        self._offset += len(complete)
+        values: list[float] = []
+        for line in complete.splitlines():
+            if b'"request completed"' in line:
+                value = json.loads(line).get(key)
+                if isinstance(value, int | float):
+                    values.append(float(value))
+        return values
 
 
 def _full(call: Callable[[], object]) -> Callable[[], float]:
@@ -94,25 +161,16 @@ def _first(open_stream: Callable[[], Iterator[object]]) -> Callable[[], float]:
     return timed
 
 
-def _sse_chunks(http: httpx.Client, path: str) -> Callable[[], Iterator[str]]:
-    def chunks() -> Iterator[str]:
-        with http.stream("POST", path, json={**CHAT_REQUEST, "stream": True}) as response:
-            for line in response.iter_lines():
-                if line.startswith("data: {"):
-                    yield line
-
-    return chunks
-
-
 def _measure(direct: Callable[[], float], gateway: Callable[[], float]) -> tuple[list[float], list[float]]:
-    """Interleaved samples of `direct` and `gateway`, after a warm-up of each."""
+    """Samples of `direct` and `gateway` alternating request by request, after the same warm-up of each."""
     for _ in range(WARMUP):
         direct()
         gateway()
     samples: tuple[list[float], list[float]] = ([], [])
-    for _ in range(REQUESTS):
-        samples[0].append(direct())
-        samples[1].append(gateway())
+    for index in range(REQUESTS):
+        order = (0, 1) if index % 2 == 0 else (1, 0)
+        for side in order:
+            samples[side].append((direct, gateway)[side]())
     return samples
 
 
@@ -121,12 +179,17 @@ def _p50_p99(samples: list[float]) -> tuple[float, float]:
     return statistics.median(ordered), ordered[min(len(ordered) - 1, int(len(ordered) * 0.99))]
 
 
-def _report(label: str, direct_ms: list[float], gateway_ms: list[float]) -> None:
+def _report(label: str, direct_ms: list[float], gateway_ms: list[float], in_app_ms: list[float]) -> None:
     d50, d99 = _p50_p99(direct_ms)
     g50, g99 = _p50_p99(gateway_ms)
+    split = ""
+    if in_app_ms:
+        a50 = statistics.median(in_app_ms)
+        split = f" | in app p50 {a50:5.2f} (+{a50 - d50:4.2f} over direct), hop {g50 - a50:4.2f} ms"
     print(
         f"{label:<32} direct p50 {d50:6.2f} p99 {d99:6.2f} ms | gateway p50 {g50:6.2f} p99 {g99:6.2f} ms"
-        f" | ratio p50 {g50 / d50:4.2f}x p99 {g99 / d99:4.2f}x | added p50 {g50 - d50:+5.2f} p99 {g99 - d99:+5.2f} ms",
+        f" | ratio p50 {g50 / d50:4.2f}x p99 {g99 / d99:4.2f}x | added p50 {g50 - d50:+5.2f} p99 {g99 - d99:+5.2f} ms"
+        f"{split}",
         flush=True,
     )
 
@@ -143,23 +206,29 @@ def main() -> None:
         "POWERTOOLS_METRICS_NAMESPACE": "GptOssBench",
     }
     emulator_port, chat_port, converse_port = _free_port(), _free_port(), _free_port()
-    uvicorn = ["-m", "uvicorn", "--host", "127.0.0.1", "--no-access-log", "--log-level", "warning", "--port"]
     with ExitStack() as stack:
-        emulator_url, _ = stack.enter_context(
+        stack.enter_context(
             _serve(["-m", "local.emulator", "--port", str(emulator_port), "--chunk-delay", "0"], emulator_port, env)
         )
+        emulator_url = f"http://127.0.0.1:{emulator_port}"
         app_env = {**env, "AWS_ENDPOINT_URL_BEDROCK_RUNTIME": emulator_url}
-        chat_url, chat_pid = stack.enter_context(_serve([*uvicorn, str(chat_port), "chat_api:app"], chat_port, app_env))
-        converse_url, converse_pid = stack.enter_context(
-            _serve([*uvicorn, str(converse_port), "converse_api:app"], converse_port, app_env)
+        chat_out = stack.enter_context(tempfile.NamedTemporaryFile(prefix="bench-chat-", suffix=".log"))
+        converse_out = stack.enter_context(tempfile.NamedTemporaryFile(prefix="bench-converse-", suffix=".log"))
+        chat_pid = stack.enter_context(
+            _serve([*UVICORN, "--port", str(chat_port), "chat_api:app"], chat_port, app_env, chat_out)
         )
+        converse_pid = stack.enter_context(
+            _serve([*UVICORN, "--port", str(converse_port), "converse_api:app"], converse_port, app_env, converse_out)
+        )
+        chat_log, converse_log = ServerLog(chat_out), ServerLog(converse_out)
         config = Config(retries={"mode": "standard", "total_max_attempts": 1})
         session = boto3.session.Session(
             aws_access_key_id="bench", aws_secret_access_key="bench", region_name="us-east-1"
         )
         bedrock = session.client("bedrock-runtime", endpoint_url=emulator_url, config=config)
-        chat = stack.enter_context(httpx.Client(base_url=chat_url, timeout=30))
-        converse = stack.enter_context(httpx.Client(base_url=converse_url, timeout=30))
+        chat, converse = KeepAlive(chat_port), KeepAlive(converse_port)
+        stack.callback(chat.close)
+        stack.callback(converse.close)
         invoke_body = json.dumps({**CHAT_REQUEST, "stream": False}).encode()
         stream_body = json.dumps({**CHAT_REQUEST, "stream": True}).encode()
         chat_path, converse_path = "/v1/chat/completions", "/converse/v1/chat/completions"
@@ -170,28 +239,51 @@ def main() -> None:
         def direct_invoke_stream() -> Iterator[object]:
             return iter(bedrock.invoke_model_with_response_stream(modelId=MODEL, body=stream_body)["body"])
 
-        def direct_converse_stream() -> Iterator[object]:
-            return iter(bedrock.converse_stream(**CONVERSE_KWARGS)["stream"])
-
-        def post(http: httpx.Client, path: str) -> Callable[[], object]:
-            return lambda: http.post(path, json=CHAT_REQUEST).raise_for_status()
-
         def direct_converse() -> None:
             bedrock.converse(**CONVERSE_KWARGS)
 
+        def direct_converse_stream() -> Iterator[object]:
+            return iter(bedrock.converse_stream(**CONVERSE_KWARGS)["stream"])
+
         figures = [
-            ("InvokeModel, full response", _full(direct_invoke), _full(post(chat, chat_path))),
-            ("InvokeModel stream, first chunk", _first(direct_invoke_stream), _first(_sse_chunks(chat, chat_path))),
-            ("Converse, full response", _full(direct_converse), _full(post(converse, converse_path))),
+            (
+                "InvokeModel, full response",
+                _full(direct_invoke),
+                _full(lambda: chat.post(chat_path, invoke_body)),
+                chat_log,
+                "latency_ms",
+            ),
+            (
+                "InvokeModel stream, first chunk",
+                _first(direct_invoke_stream),
+                _first(lambda: chat.stream(chat_path, stream_body)),
+                chat_log,
+                "first_chunk_ms",
+            ),
+            (
+                "Converse, full response",
+                _full(direct_converse),
+                _full(lambda: converse.post(converse_path, invoke_body)),
+                converse_log,
+                "latency_ms",
+            ),
             (
                 "ConverseStream, first chunk",
                 _first(direct_converse_stream),
-                _first(_sse_chunks(converse, converse_path)),
+                _first(lambda: converse.stream(converse_path, stream_body)),
+                converse_log,
+                "first_chunk_ms",
             ),
         ]
-        print(f"{REQUESTS} requests per figure after {WARMUP} warm-up, interleaved; emulator chunk_delay 0; loopback")
-        for label, direct, gateway in figures:
-            _report(label, *_measure(direct, gateway))
+        print(
+            f"{REQUESTS} requests per side and figure after {WARMUP} warm-up, alternating; emulator chunk_delay 0;"
+            " loopback"
+        )
+        for label, direct, gateway, log, key in figures:
+            log.take(key)
+            direct_ms, gateway_ms = _measure(direct, gateway)
+            time.sleep(0.2)  # the app logs a stream's line after its last byte
+            _report(label, direct_ms, gateway_ms, log.take(key)[-REQUESTS:])
         print(f"RSS after warm-up: chat app {_rss_mb(chat_pid):.1f} MB, converse app {_rss_mb(converse_pid):.1f} MB")
 
 

@@ -3,7 +3,8 @@
 Every terminal state publishes a "GptOss Batch Run State Change" event (source ``gptoss.batch``) on the default
 bus; a failed step (after retries) goes to the error-report function, never a silent stop. Safety nets: the poll
 step stops a job still running long after its Bedrock timeout, the state machine has an overall timeout, and a
-timed-out or aborted execution is reported by a rule on Step Functions' own status-change events.
+timed-out or aborted execution is reported (and its Bedrock job stopped) by a rule on Step Functions' own
+status-change events.
 """
 
 from __future__ import annotations
@@ -39,6 +40,7 @@ TRANSIENT_ERRORS = [
     "Lambda.TooManyRequestsException",
 ]
 # The poll step stops a job 12 h after its Bedrock timeout; the execution itself gives up 24 h after that.
+# Same value as lambdas/batch/batch_common.py (a run record older than that no longer holds its name); tested.
 EXECUTION_GRACE_HOURS = 36
 
 # (name, handler module, memory MB, timeout s, description)
@@ -47,7 +49,7 @@ FUNCTIONS = (
     ("batch-submit", "batch_submit", 256, 60, "starts the Bedrock batch job (idempotent per bucket/key/etag)"),
     ("batch-check", "batch_check", 256, 60, "polls the job and publishes progress"),
     ("batch-collect", "batch_collect", 1769, 900, "writes results/<name>/ and accounts for every record"),
-    ("batch-report", "batch_report", 256, 60, "writes errors/<name>.json when a step fails"),
+    ("batch-report", "batch_report", 256, 60, "writes errors/<name>.json and stops the job when a run fails"),
     ("batch-status", "batch_status_api", 256, 29, "GET /v1/batches and /v1/batches/{id}"),
 )
 
@@ -136,8 +138,10 @@ class BatchLifecycle(Construct):
         grants: dict[str, list[iam.PolicyStatement]] = {
             "batch-validate": [
                 _s3("ReadInput", ["s3:GetObject", "s3:GetObjectVersion"], self._objects("input/")),
-                _s3("ReadClaims", ["s3:GetObject"], self._objects("status/claims/")),
+                _s3("ReadRunRecords", ["s3:GetObject"], self._objects("status/")),
                 _s3("WriteRunRecords", ["s3:PutObject"], self._objects("status/", "errors/")),
+                # A refused upload releases its claim; a new run removes the previous run's error report.
+                _s3("ReleaseClaimsAndReports", ["s3:DeleteObject"], self._objects("status/claims/", "errors/")),
             ],
             "batch-submit": [
                 _s3("ReadRunRecords", ["s3:GetObject"], self._objects("status/")),
@@ -177,6 +181,8 @@ class BatchLifecycle(Construct):
             "batch-report": [
                 _s3("ReadRunRecords", ["s3:GetObject"], self._objects("status/")),
                 _s3("WriteRunRecords", ["s3:PutObject"], self._objects("status/", "errors/")),
+                # A run that ends in error (timed out, aborted, a step failed) stops its still-running job.
+                iam.PolicyStatement(sid="StopJob", actions=["bedrock:StopModelInvocationJob"], resources=[jobs]),
             ],
             "batch-status": [
                 _s3("ReadRunRecords", ["s3:GetObject"], self._objects("status/")),

@@ -171,6 +171,12 @@ def model_arns(models: Sequence[str]) -> list[str]:
     return [stack_arn.format(partition=cdk.Aws.PARTITION, region=cdk.Aws.REGION, model=model) for model in models]
 
 
+def default_project_arn() -> str:
+    """The account's default Bedrock project (id ``default``) in the deploy Region: runtime calls without
+    ``projectIdentifier`` run in it, and Bedrock checks the invoke permission on it as well as on the model."""
+    return f"arn:{cdk.Aws.PARTITION}:bedrock:{cdk.Aws.REGION}:{cdk.Aws.ACCOUNT_ID}:project/default"
+
+
 def removal_policy(config: GatewayConfig) -> cdk.RemovalPolicy:
     return cdk.RemovalPolicy.DESTROY if config.removal_policy == "destroy" else cdk.RemovalPolicy.RETAIN
 

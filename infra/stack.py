@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import importlib
-import importlib.util
 from typing import Any
 
 import aws_cdk as cdk
@@ -11,17 +9,35 @@ from aws_cdk import aws_iam as iam
 from constructs import Construct
 
 from infra.api import GatewayApi
+from infra.batch import BatchLifecycle
 from infra.config import GatewayConfig
-from infra.functions import LAMBDAS, GatewayFunction, GatewayLayers, model_arns, web_adapter_environment
+from infra.functions import (
+    LAMBDAS,
+    GatewayFunction,
+    GatewayLayers,
+    default_project_arn,
+    model_arns,
+    web_adapter_environment,
+)
 from infra.guardrail import Guardrail
 from infra.nag import acknowledge
 from infra.observability import Observability
 from infra.storage import Storage
 
-# (function name, code directory, routes as (path, method))
-API_FUNCTIONS = (
-    ("chat", "chat", (("/v1/chat/completions", "POST"), ("/v1/models", "GET"), ("/v1/models/{model}", "GET"))),
-    ("converse", "converse", (("/converse/v1/chat/completions", "POST"), ("/model/{modelId}/converse", "POST"))),
+# (function name = its directory under lambdas/, routes as (path, method)). Each OpenAI base_url (<stage>/v1 and
+# <stage>/converse/v1) serves chat completions and the models list. "{model+}" is greedy: model aliases such as
+# "openai/gpt-oss-20b" contain a slash.
+API_FUNCTIONS: tuple[tuple[str, tuple[tuple[str, str], ...]], ...] = (
+    ("chat", (("/v1/chat/completions", "POST"), ("/v1/models", "GET"), ("/v1/models/{model+}", "GET"))),
+    (
+        "converse",
+        (
+            ("/converse/v1/chat/completions", "POST"),
+            ("/converse/v1/models", "GET"),
+            ("/converse/v1/models/{model+}", "GET"),
+            ("/model/{modelId}/converse", "POST"),
+        ),
+    ),
 )
 
 
@@ -51,8 +67,20 @@ class GptOssGateway(Construct):
             description="gpt-oss gateway: bearer-token REQUEST authorizer",
         )
         self.api = GatewayApi(self, "Api", config=config, authorizer_function=self.authorizer.function)
-        self.functions = {name: self._api_function(name, code, routes) for name, code, routes in API_FUNCTIONS}
-        self.batch = self._batch()
+        self.functions = {name: self._api_function(name, routes) for name, routes in API_FUNCTIONS}
+        self.batch = BatchLifecycle(
+            self,
+            "Batch",
+            config=config.batch,
+            bucket=self.storage.bucket,
+            shared_layer=self.layers.shared,
+            deps_layer=self.layers.dependencies,
+            powertools_layer=self.layers.powertools,
+            enabled_models=config.models.enabled,
+            default_model=config.models.default,
+            api=self.api,
+            gateway_config=config,
+        )
         self.observability = Observability(
             self,
             "Observability",
@@ -67,13 +95,18 @@ class GptOssGateway(Construct):
         """The OpenAI SDK's ``base_url`` for the InvokeModel-backed API: ``<stage url>/v1``."""
         return f"{self.api.url}v1"
 
-    def _api_function(self, name: str, code: str, routes: tuple[tuple[str, str], ...]) -> GatewayFunction:
+    @property
+    def converse_base_url(self) -> str:
+        """The OpenAI SDK's ``base_url`` for the Converse-backed API: ``<stage url>/converse/v1``."""
+        return f"{self.api.url}converse/v1"
+
+    def _api_function(self, name: str, routes: tuple[tuple[str, str], ...]) -> GatewayFunction:
         settings = getattr(self.config.functions, name)
         function = GatewayFunction(
             self,
             f"{name.capitalize()}Function",
             name=name,
-            code_dir=LAMBDAS / code,
+            code_dir=LAMBDAS / name,
             handler="run.sh",
             memory_mb=settings.memory_mb,
             timeout_seconds=settings.timeout_seconds,
@@ -93,6 +126,15 @@ class GptOssGateway(Construct):
                 sid="InvokeEnabledModels",
                 actions=["bedrock:InvokeModel", "bedrock:InvokeModelWithResponseStream"],
                 resources=model_arns(self.config.models.enabled),
+            )
+        )
+        # Bedrock also authorizes each runtime call against the project it runs in: the account's default project,
+        # since the functions never send projectIdentifier.
+        function.role.add_to_policy(
+            iam.PolicyStatement(
+                sid="InvokeInDefaultProject",
+                actions=["bedrock:InvokeModel", "bedrock:InvokeModelWithResponseStream"],
+                resources=[default_project_arn()],
             )
         )
         if self.guardrail is not None:
@@ -126,25 +168,6 @@ class GptOssGateway(Construct):
                 "GUARDRAIL_TRACE": "enabled" if config.guardrail.trace else "disabled",
             }
         return environment
-
-    def _batch(self) -> Any:
-        """The batch lifecycle (infra/batch.py), when present in this checkout."""
-        if importlib.util.find_spec("infra.batch") is None:
-            return None
-        batch_module = importlib.import_module("infra.batch")
-        return batch_module.BatchLifecycle(
-            self,
-            "Batch",
-            config=self.config.batch,
-            bucket=self.storage.bucket,
-            shared_layer=self.layers.shared,
-            deps_layer=self.layers.dependencies,
-            powertools_layer=self.layers.powertools,
-            enabled_models=self.config.models.enabled,
-            default_model=self.config.models.default,
-            api=self.api,
-            gateway_config=self.config,
-        )
 
     def _require_supported_region(self) -> None:
         regions = list(self.config.regions)
@@ -193,7 +216,7 @@ class GptOssGatewayStack(cdk.Stack):
                 "OpenAI SDK base_url (InvokeModel-backed): OpenAI(base_url=..., api_key=...)",
             ),
             "ConverseBaseUrl": (
-                f"{self.gateway.api.url}converse/v1",
+                self.gateway.converse_base_url,
                 "OpenAI SDK base_url for the Converse-backed API",
             ),
             "ApiKeyId": (key_id, "Id of the generated API key"),

@@ -28,7 +28,7 @@ from gptoss.errors import GatewayError
 from gptoss.models import GPT_OSS_120B, KNOWN_MODELS, resolve_model
 
 DEFAULT_STACK = "GptOssGateway"
-TERMINAL_STATES = ("completed", "partially_completed", "failed", "stopped", "expired", "invalid", "error")
+TERMINAL_STATES = ("completed", "partially_completed", "failed", "stopped", "expired", "invalid", "error", "conflict")
 SUCCESS_STATES = ("completed", "partially_completed")
 CHUNK_BYTES = 1 << 20
 
@@ -83,24 +83,37 @@ def stack_bucket(stack: str, cloudformation: Any) -> str:
     raise SystemExit(f"error: stack {stack} has no BucketName output; pass --bucket")
 
 
-def read_status(s3: Any, bucket: str, name: str) -> dict[str, Any] | None:
+def read_json(s3: Any, bucket: str, key: str) -> dict[str, Any] | None:
     try:
-        body = s3.get_object(Bucket=bucket, Key=f"status/{name}.json")["Body"].read()
+        body = s3.get_object(Bucket=bucket, Key=key)["Body"].read()
     except s3.exceptions.NoSuchKey:
         return None
     return json.loads(body)
 
 
+def read_status(s3: Any, bucket: str, name: str, etag: str) -> dict[str, Any] | None:
+    """This upload's run record; or, when the upload was refused (its name held by a run in progress), the refusal."""
+    status = read_json(s3, bucket, f"status/{name}.json")
+    if status and status.get("etag") == etag:
+        return status
+    errors_key = f"errors/{name}.json"
+    refusal = read_json(s3, bucket, errors_key)
+    if refusal and refusal.get("etag") == etag and refusal.get("state") == "conflict":
+        return {**refusal, "errors": f"s3://{bucket}/{errors_key}"}
+    return None
+
+
 def wait_for_run(
     s3: Any, bucket: str, name: str, etag: str, *, poll_seconds: float, sleep: Callable[[float], None] = time.sleep
 ) -> dict[str, Any]:
-    """Poll `status/<name>.json` for this upload (matched by ETag) with a progress bar, until a terminal state."""
+    """Poll `status/<name>.json` for this upload (matched by ETag) with a progress bar, until a terminal state
+    (or until `errors/<name>.json` says this upload was refused)."""
     from tqdm import tqdm
 
     with tqdm(desc=name, unit="rec", total=None, dynamic_ncols=True) as bar:
         while True:
-            status = read_status(s3, bucket, name)
-            if status and status.get("etag") == etag:
+            status = read_status(s3, bucket, name, etag)
+            if status:
                 records = status.get("records") or {}
                 if records.get("total"):
                     bar.total = records["total"]

@@ -2,21 +2,23 @@
 
 The wait doubles after each poll, from BATCH_POLL_SECONDS up to BATCH_MAX_POLL_SECONDS (the state machine's Wait
 state reads it from `$.job.wait_seconds`). Safety net: a job still running `STOP_GRACE_HOURS` after its own Bedrock
-timeout is stopped, so the run always reaches a terminal status and gets collected.
+timeout is stopped, so the run always reaches a terminal status and gets collected (`$.job.stop_reason` says why).
 Input: `{"run": ..., "job": ...}`. Output (`$.job`): the job with `status`, `done` and the next `wait_seconds`.
 """
 
 from __future__ import annotations
 
 import time
+from collections.abc import Callable
 from typing import Any
 
-from batch_common import TERMINAL_JOB_STATUSES, BatchSettings, run_state
-from batch_store import transient_errors, update_status
+from batch_common import STOP_GRACE_HOURS, TERMINAL_JOB_STATUSES, BatchSettings, run_state
+from batch_store import stop_job, transient_errors, update_status
 from gateway.aws import client
 
 FUNCTION = "batch-check"
-STOP_GRACE_HOURS = 12
+# Seconds since the epoch; the job's `started` is measured with the same clock (tests move it forward).
+clock: Callable[[], float] = time.time
 
 
 def handler(event: dict[str, Any], context: object = None) -> dict[str, Any]:
@@ -26,16 +28,27 @@ def handler(event: dict[str, Any], context: object = None) -> dict[str, Any]:
     with transient_errors():
         info = bedrock.get_model_invocation_job(jobIdentifier=job["job_arn"])
         status = info["status"]
-        overdue = time.time() - job.get("started", time.time()) > (settings.job_timeout_hours + STOP_GRACE_HOURS) * 3600
+        running_hours = (clock() - job.get("started", clock())) / 3600
+        overdue = running_hours > settings.job_timeout_hours + STOP_GRACE_HOURS
         if overdue and status not in (*TERMINAL_JOB_STATUSES, "Stopping") and not job.get("stop_requested"):
-            bedrock.stop_model_invocation_job(jobIdentifier=job["job_arn"])
             job["stop_requested"] = True
+            if stop_job(bedrock, job["job_arn"]):
+                status = "Stopping"
+                job["stop_reason"] = (
+                    f"stopped by the gateway: still {info['status']} {running_hours:.0f} h after submission, "
+                    f"past its {settings.job_timeout_hours} h Bedrock timeout plus {STOP_GRACE_HOURS} h of grace"
+                )
         records = _records(info, run.get("records"))
         update_status(
             client("s3", function=FUNCTION),
             run["bucket"],
             run["name"],
-            {"state": run_state(status), "job_status": status, "message": info.get("message"), "records": records},
+            {
+                "state": run_state(status),
+                "job_status": status,
+                "message": job.get("stop_reason") or info.get("message"),
+                "records": records,
+            },
         )
     job.update(
         status=status,

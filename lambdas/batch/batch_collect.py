@@ -32,6 +32,9 @@ def handler(event: dict[str, Any], context: object = None) -> dict[str, Any]:
         info = client("bedrock", function=FUNCTION).get_model_invocation_job(jobIdentifier=job["job_arn"])
         status = info["status"]
         out_bucket, out_base = _output_location(info, job["job_arn"])
+        if job.get("stop_reason"):
+            # The poll step stopped the job: say so wherever Bedrock's own message is reported.
+            info = {**info, "message": f"{job['stop_reason']} ({info.get('message') or 'no message from Bedrock'})"}
         written = _listing(s3, out_bucket, out_base)
         manifest_key = f"{out_base}manifest.json.out"
         manifest = get_json(s3, out_bucket, manifest_key) if manifest_key in written else None

@@ -7,6 +7,11 @@ Bucket layout (one run = one uploaded file, identified by its name without `.jso
   errors/<name>.json                    invalid input, failed/stopped/expired job, or a pipeline error
   status/<name>.json                    the run's current state (read by GET /v1/batches)
   status/claims/<hash>.json             idempotency claim: one per bucket/key/etag, created with If-None-Match
+
+A name belongs to one run at a time. An upload whose name is held by a run still in progress is refused (its
+`errors/<name>.json` names the conflict; the running run is untouched). Once that run has ended, a new upload of the
+same name (another file, or the same file under another model folder) starts a new run that replaces its status,
+results and error report.
 """
 
 from __future__ import annotations
@@ -16,6 +21,7 @@ import os
 import re
 from collections.abc import Mapping
 from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from gptoss.batch_records import DEFAULT_MAX_FILE_BYTES, DEFAULT_MAX_RECORDS, DEFAULT_MIN_RECORDS, Limits
@@ -31,6 +37,12 @@ CLAIMS_PREFIX = "status/claims/"
 NAME_PATTERN = re.compile(r"[A-Za-z0-9][A-Za-z0-9._-]{0,99}")
 TERMINAL_JOB_STATUSES = ("Completed", "PartiallyCompleted", "Failed", "Stopped", "Expired")
 FAILED_JOB_STATUSES = ("Failed", "Stopped", "Expired")
+# Run states (status/<name>.json) of a run that has not ended yet: it holds its name.
+IN_PROGRESS_STATES = ("validating", "submitted", "in_progress", "stopping")
+# The poll step stops a job still running this long after its own Bedrock timeout.
+STOP_GRACE_HOURS = 12
+# An execution lives at most BATCH_TIMEOUT_HOURS + this (the state machine's timeout, set in infra/batch.py).
+EXECUTION_GRACE_HOURS = 36
 RETRYABLE_CODES = frozenset(
     {
         "ThrottlingException",
@@ -213,3 +225,16 @@ def run_state(job_status: str) -> str:
     if job_status in TERMINAL_JOB_STATUSES:
         return re.sub(r"(?<!^)([A-Z])", r"_\1", job_status).lower()
     return "stopping" if job_status == "Stopping" else "in_progress"
+
+
+def holds_name(status: dict[str, Any], execution: str, settings: BatchSettings) -> bool:
+    """True for another execution's run that has not ended (and could still be running: younger than an execution's
+    longest life, so a run whose error report itself failed does not hold its name forever)."""
+    if status.get("execution") == execution or status.get("state") not in IN_PROGRESS_STATES:
+        return False
+    try:
+        created = datetime.fromisoformat(str(status.get("created_at")).replace("Z", "+00:00"))
+    except ValueError:
+        return True
+    longest = timedelta(hours=settings.job_timeout_hours + EXECUTION_GRACE_HOURS)
+    return datetime.now(UTC) - created < longest

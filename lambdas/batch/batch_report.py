@@ -1,10 +1,12 @@
 """Error report writer: a step failed after its retries, or the execution timed out or was aborted.
 
 Two callers, never a silent stop:
-- the state machine's catch-all: `{"event": <S3 event>, "run"?: ..., "job"?: ..., "error": {"Error", "Cause"}}`;
+- the state machine's catch-all: `{"event": <S3 event>, "execution": ..., "run"?: ..., "job"?: ..., "error": ...}`;
 - an EventBridge rule on "Step Functions Execution Status Change" (TIMED_OUT, ABORTED), whose detail carries the
   execution's input (the S3 event) as a JSON string.
-Writes `errors/<name>.json` and marks the run `error`; returns the outcome to publish.
+Writes `errors/<name>.json`, marks the run `error`, and stops the run's Bedrock job if it is still running (nothing
+would collect its output, and it would keep costing money). Only this execution's job and status record are touched:
+a run that failed before it held its name leaves another run in progress alone. Returns the outcome to publish.
 """
 
 from __future__ import annotations
@@ -12,9 +14,18 @@ from __future__ import annotations
 import json
 from typing import Any
 
-from batch_common import BatchSettings, errors_key, run_target, s3_uri, source_from_event, status_key
-from batch_store import error_code, now, put_json, transient_errors, update_status
-from botocore.exceptions import ClientError
+from batch_common import (
+    BatchSettings,
+    Source,
+    claim_key,
+    errors_key,
+    holds_name,
+    run_target,
+    s3_uri,
+    source_from_event,
+    status_key,
+)
+from batch_store import get_json, now, put_json, read_json, stop_job, transient_errors, update_status
 from gateway.aws import client
 
 FUNCTION = "batch-report"
@@ -22,59 +33,80 @@ FUNCTION = "batch-report"
 
 def handler(event: dict[str, Any], context: object = None) -> dict[str, Any]:
     settings = BatchSettings.from_env()
-    if event.get("source") == "aws.states":
-        detail = event["detail"]
-        state = {
-            "event": json.loads(detail["input"]),
-            "execution": detail.get("executionArn"),
-            "error": {
-                "Error": f"States.{detail.get('status', 'Unknown')}",
-                "Cause": detail.get("cause") or f"the execution ended {detail.get('status', 'unexpectedly')}",
-            },
-        }
-    else:
-        state = event
+    state = _from_execution_event(event["detail"]) if event.get("source") == "aws.states" else event
     source = source_from_event(state["event"])
     run = state.get("run") or {}
+    execution = run.get("execution") or state.get("execution") or ""
     name = run.get("name") or run_target(source.key, settings).name
     error = state.get("error") or {}
     message = _message(error.get("Cause"))
-    job = state.get("job") or {}
-    report = {
-        "id": name,
-        "file": source.uri,
-        "state": "error",
-        "error": error.get("Error", "Unknown"),
-        "message": message,
-        "job_arn": job.get("job_arn"),
-        "execution": run.get("execution") or state.get("execution"),
-        "at": now(),
-    }
     s3 = client("s3", function=FUNCTION)
     errors_uri = s3_uri(source.bucket, errors_key(name))
-    change = {"file": source.uri, "state": "error", "errors": errors_uri, "message": f"{report['error']}: {message}"}
     with transient_errors():
+        job_arn = (state.get("job") or {}).get("job_arn") or _claimed_job(s3, source, execution)
+        job_stopped = bool(job_arn) and stop_job(client("bedrock", function=FUNCTION), job_arn)
+        if job_stopped:
+            message = f"{message}; its Bedrock job was stopped"
+        report = {
+            "id": name,
+            "file": source.uri,
+            "etag": source.etag,
+            "state": "error",
+            "error": error.get("Error", "Unknown"),
+            "message": message,
+            "job_arn": job_arn,
+            "job_stopped": job_stopped,
+            "execution": execution or None,
+            "at": now(),
+        }
         put_json(s3, source.bucket, errors_key(name), report)
-        try:
-            update_status(s3, source.bucket, name, change)
-        except ClientError as exc:
-            # No status record yet (S3 answers 403 for a missing key without s3:ListBucket): start one.
-            if error_code(exc) not in ("AccessDenied", "NoSuchKey"):
-                raise
-            put_json(
-                s3, source.bucket, status_key(name), {"id": name, "object": "batch", **change, "updated_at": now()}
-            )
+        summary = f"{report['error']}: {message}"
+        change = {"file": source.uri, "state": "error", "errors": errors_uri, "message": summary}
+        _mark_run(s3, source, name, execution, change, settings)
     return {
         "id": name,
         "state": "error",
         "file": source.uri,
         "model": run.get("model"),
-        "job_arn": job.get("job_arn"),
+        "job_arn": job_arn,
+        "job_stopped": job_stopped,
         "succeeded": False,
         "error": report["error"],
         "message": message,
         "errors": errors_uri,
     }
+
+
+def _from_execution_event(detail: dict[str, Any]) -> dict[str, Any]:
+    status = detail.get("status", "Unknown")
+    return {
+        "event": json.loads(detail["input"]),
+        "execution": detail.get("executionArn"),
+        "error": {
+            "Error": f"States.{status}",
+            "Cause": detail.get("cause") or f"the execution ended {status}",
+        },
+    }
+
+
+def _claimed_job(s3: Any, source: Source, execution: str) -> str | None:
+    """The job this execution started, as recorded in its claim (a failure before the `job` state was set)."""
+    claim = get_json(s3, source.bucket, claim_key(source)) or {}
+    return claim.get("job_arn") if execution and claim.get("execution") == execution else None
+
+
+def _mark_run(
+    s3: Any, source: Source, name: str, execution: str, change: dict[str, Any], settings: BatchSettings
+) -> None:
+    """Record the error in `status/<name>.json`, unless another run in progress holds the name."""
+    current, _ = read_json(s3, source.bucket, status_key(name))
+    if current is not None and holds_name(current, execution, settings):
+        return
+    if current is not None and current.get("execution") == execution:
+        update_status(s3, source.bucket, name, change)
+        return
+    fresh = {"id": name, "object": "batch", "execution": execution or None, **change, "created_at": now()}
+    put_json(s3, source.bucket, status_key(name), {**fresh, "etag": source.etag, "updated_at": now()})
 
 
 def _message(cause: object) -> str:

@@ -1,4 +1,4 @@
-"""S3 reads and writes of the batch lifecycle: streamed lines, JSON objects, the run status record, claims."""
+"""AWS reads and writes of the batch lifecycle: streamed lines, JSON objects, the run status record, stopping a job."""
 
 from __future__ import annotations
 
@@ -14,6 +14,11 @@ from botocore.exceptions import ClientError
 from gptoss.batch_records import iter_lines
 
 CHUNK_BYTES = 1 << 20
+# The batch roles have no s3:ListBucket on these prefixes, so S3 answers 403 (not 404) for a key that does not exist.
+MISSING_KEY_CODES = ("NoSuchKey", "404", "NotFound", "AccessDenied")
+CONDITION_FAILED_CODES = ("PreconditionFailed", "412", "ConditionalRequestConflict", "NoSuchKey")
+# StopModelInvocationJob on a job that already ended (or no longer exists): nothing left to stop.
+NOT_STOPPABLE_CODES = ("ValidationException", "ConflictException", "ResourceNotFoundException")
 
 
 def now() -> str:
@@ -45,20 +50,33 @@ def stream_lines(s3: BaseClient, bucket: str, key: str, *, version_id: str | Non
         body.close()
 
 
+def read_json(s3: BaseClient, bucket: str, key: str) -> tuple[dict[str, Any] | None, str | None]:
+    """A JSON object from S3 and its ETag (for a conditional overwrite), or (None, None) when the key does not exist."""
+    try:
+        response = s3.get_object(Bucket=bucket, Key=key)
+    except ClientError as exc:
+        if error_code(exc) in MISSING_KEY_CODES:
+            return None, None
+        raise
+    return json.loads(response["Body"].read()), response["ETag"]
+
+
 def get_json(s3: BaseClient, bucket: str, key: str) -> dict[str, Any] | None:
     """A JSON object from S3, or None when the key does not exist."""
-    try:
-        body = s3.get_object(Bucket=bucket, Key=key)["Body"].read()
-    except ClientError as exc:
-        if error_code(exc) in ("NoSuchKey", "404", "NotFound"):
-            return None
-        raise
-    return json.loads(body)
+    return read_json(s3, bucket, key)[0]
 
 
-def put_json(s3: BaseClient, bucket: str, key: str, value: dict[str, Any], *, only_if_new: bool = False) -> bool:
-    """Write a JSON object; with `only_if_new`, returns False instead of overwriting an existing key."""
-    extra = {"IfNoneMatch": "*"} if only_if_new else {}
+def put_json(
+    s3: BaseClient,
+    bucket: str,
+    key: str,
+    value: dict[str, Any],
+    *,
+    only_if_new: bool = False,
+    if_match: str | None = None,
+) -> bool:
+    """Write a JSON object; if conditional (`only_if_new`, or `if_match` an ETag), False when the condition fails."""
+    extra = {"IfNoneMatch": "*"} if only_if_new else {"IfMatch": if_match} if if_match else {}
     try:
         s3.put_object(
             Bucket=bucket,
@@ -68,14 +86,30 @@ def put_json(s3: BaseClient, bucket: str, key: str, value: dict[str, Any], *, on
             **extra,
         )
     except ClientError as exc:
-        if only_if_new and error_code(exc) in ("PreconditionFailed", "412", "ConditionalRequestConflict"):
+        if extra and error_code(exc) in CONDITION_FAILED_CODES:
+            return False
+        raise
+    return True
+
+
+def delete(s3: BaseClient, bucket: str, key: str) -> None:
+    """Remove an object (a no-op when it does not exist)."""
+    s3.delete_object(Bucket=bucket, Key=key)
+
+
+def stop_job(bedrock: BaseClient, job_arn: str) -> bool:
+    """Ask Bedrock to stop a batch job; False when the job had already ended, so there was nothing to stop."""
+    try:
+        bedrock.stop_model_invocation_job(jobIdentifier=job_arn)
+    except ClientError as exc:
+        if error_code(exc) in NOT_STOPPABLE_CODES:
             return False
         raise
     return True
 
 
 def update_status(s3: BaseClient, bucket: str, name: str, change: Callable[[dict[str, Any]], None] | dict) -> dict:
-    """Read-modify-write `status/<name>.json` (one writer at a time: the steps of one execution run in sequence)."""
+    """Read-modify-write `status/<name>.json`; one writer at a time: the steps of the run holding the name, in turn."""
     status = get_json(s3, bucket, status_key(name)) or {"id": name, "object": "batch", "created_at": now()}
     if callable(change):
         change(status)

@@ -1,8 +1,10 @@
-"""Step 1: claim the upload (one run per bucket/key/etag), then validate it line by line, streaming from S3.
+"""Step 1: claim the upload (one run per bucket/key/etag) and its name, then validate it line by line, streamed.
 
 Input: `{"event": <EventBridge S3 Object Created event>, "execution": <execution ARN>}`.
 Output (the run, carried through the state machine): name, model, source, `duplicate`, `valid`, record count;
 an invalid file also gets `errors/<name>.json` (every problem with its line number) and an `outcome` to publish.
+An upload whose name is held by another run still in progress is refused the same way (`conflict`), and its claim is
+released so that uploading the same file again once that run has ended starts a run.
 """
 
 from __future__ import annotations
@@ -12,18 +14,21 @@ from typing import Any
 from batch_common import (
     BatchSettings,
     Source,
+    TransientError,
     claim_key,
     errors_key,
+    holds_name,
     run_target,
     s3_uri,
     source_from_event,
     status_key,
 )
-from batch_store import get_json, now, put_json, stream_lines, transient_errors, update_status
+from batch_store import delete, get_json, now, put_json, read_json, stream_lines, transient_errors, update_status
 from gateway.aws import client
 from gptoss.batch_records import Problem, Report, validate_lines
 
 FUNCTION = "batch-validate"
+NAME_ATTEMPTS = 5
 
 
 def handler(event: dict[str, Any], context: object = None) -> dict[str, Any]:
@@ -48,7 +53,12 @@ def handler(event: dict[str, Any], context: object = None) -> dict[str, Any]:
     with transient_errors():
         if not _claim(s3, source, run):
             return {**run, "duplicate": True}
-        put_json(s3, source.bucket, status_key(target.name), _new_status(target.name, source, target.model, execution))
+        holder = _take_name(s3, source, run, settings)
+        if holder is not None:
+            delete(s3, source.bucket, claim_key(source))
+            return {**run, **_refuse(s3, source, run, holder)}
+        # The name is this run's now: an error report left by an earlier run of it no longer applies.
+        delete(s3, source.bucket, errors_key(target.name))
         report = _validate(s3, source, target.problem, target.model, settings)
         run.update(records=report.records, valid=report.valid)
         if report.valid:
@@ -65,6 +75,57 @@ def _claim(s3: Any, source: Source, run: dict[str, Any]) -> bool:
         return True
     existing = get_json(s3, source.bucket, key) or {}
     return existing.get("execution") == run["execution"]
+
+
+def _take_name(s3: Any, source: Source, run: dict[str, Any], settings: BatchSettings) -> dict[str, Any] | None:
+    """Start this run's status record unless another run in progress holds the name; returns that run's record.
+
+    The record is replaced with a conditional write (If-Match its ETag, or If-None-Match), so of two uploads of the
+    same name racing here, one wins and the other sees the winner's record.
+    """
+    key = status_key(run["name"])
+    for _ in range(NAME_ATTEMPTS):
+        current, etag = read_json(s3, source.bucket, key)
+        if current is not None and holds_name(current, run["execution"], settings):
+            return current
+        fresh = _new_status(run["name"], source, run["model"], run["execution"])
+        if put_json(s3, source.bucket, key, fresh, only_if_new=etag is None, if_match=etag):
+            return None
+    raise TransientError(f"the status record {key} kept changing while this run tried to start")
+
+
+def _refuse(s3: Any, source: Source, run: dict[str, Any], holder: dict[str, Any]) -> dict[str, Any]:
+    """Write `errors/<name>.json` for an upload refused because its name is in use; the running run is untouched."""
+    name = run["name"]
+    errors_uri = s3_uri(source.bucket, errors_key(name))
+    message = (
+        f"not started: the run '{name}' of {holder.get('file')} is still in progress (state {holder.get('state')}); "
+        "upload this file again once that run has ended, or under another file name"
+    )
+    put_json(
+        s3,
+        source.bucket,
+        errors_key(name),
+        {
+            "id": name,
+            "file": source.uri,
+            "etag": source.etag,
+            "state": "conflict",
+            "message": message,
+            "in_progress": {key: holder.get(key) for key in ("file", "etag", "state", "execution", "job_arn")},
+            "at": now(),
+        },
+    )
+    outcome = {
+        "id": name,
+        "state": "conflict",
+        "file": source.uri,
+        "model": run["model"],
+        "succeeded": False,
+        "errors": errors_uri,
+        "message": message,
+    }
+    return {"conflict": True, "errors": errors_uri, "outcome": outcome}
 
 
 def _validate(s3: Any, source: Source, key_problem: str | None, model: str, settings: BatchSettings) -> Report:

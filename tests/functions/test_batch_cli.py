@@ -117,3 +117,34 @@ def test_submit_refuses_an_invalid_file(tmp_path: Path, capsys: pytest.CaptureFi
     # Then nothing is uploaded (no AWS call is even made) and the exit status is 1
     assert code == 1
     assert "not uploaded" in capsys.readouterr().err
+
+
+def test_submit_wait_stops_with_the_report_when_the_name_is_held_by_a_running_run(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    # Given a bucket where a run named "daily" (another file) is in progress
+    path = write_file(tmp_path / "daily.jsonl", 4)
+    with mock_aws():
+        s3 = boto3.client("s3", region_name="us-west-2")
+        s3.create_bucket(Bucket=BUCKET, CreateBucketConfiguration={"LocationConstraint": "us-west-2"})
+        running = {"id": "daily", "etag": "other", "state": "in_progress", "file": "s3://b/input/daily.jsonl"}
+        s3.put_object(Bucket=BUCKET, Key="status/daily.json", Body=json.dumps(running).encode())
+
+        def pipeline(_seconds: float) -> None:
+            """Stands in for the validate step refusing this upload."""
+            etag = s3.head_object(Bucket=BUCKET, Key="input/gpt-oss-120b/daily.jsonl")["ETag"].strip('"')
+            refusal = {"id": "daily", "etag": etag, "state": "conflict", "message": "not started: 'daily' is busy"}
+            s3.put_object(Bucket=BUCKET, Key="errors/daily.json", Body=json.dumps(refusal).encode())
+
+        output = ["--output", str(tmp_path / "out")]
+        args = cli.build_parser().parse_args(
+            ["batch", "submit", str(path), "--bucket", BUCKET, "--wait", "--min-records", "1", *output]
+        )
+        # When it is submitted with --wait
+        code = cli.cmd_submit(args, session=boto3.session.Session(region_name="us-west-2"), sleep=pipeline)
+    # Then the command ends (exit 1) with the refusal, saved next to where results would be
+    assert code == 1
+    out = capsys.readouterr().out
+    assert "daily: conflict" in out
+    assert "not started: 'daily' is busy" in out
+    assert [p.name for p in (tmp_path / "out").iterdir()] == ["daily.json"]

@@ -63,6 +63,10 @@ def upload(s3: Any, key: str, count: int, text: str = "hello") -> dict[str, Any]
     return {"event": {"detail-type": "Object Created", "source": "aws.s3", "detail": detail}, "execution": "exec-1"}
 
 
+def file_uri(run: dict[str, Any]) -> str:
+    return f"s3://{run['bucket']}/{run['key']}"
+
+
 def read_json(s3: Any, key: str) -> dict[str, Any]:
     return json.loads(s3.get_object(Bucket=BUCKET, Key=key)["Body"].read())
 
@@ -216,3 +220,100 @@ def test_a_job_running_long_past_its_timeout_is_stopped_and_still_collected(s3: 
     assert outcome["state"] == "stopped"
     assert outcome["records"]["total"] == 4
     assert read_json(s3, "errors/stuck.json")["job_status"] == "Stopped"
+
+
+def timed_out(state: dict[str, Any], execution: str = "exec-1") -> dict[str, Any]:
+    """Step Functions' status-change event for an execution that timed out, as the ExecutionStopped rule sends it."""
+    detail = {"status": "TIMED_OUT", "executionArn": execution, "input": json.dumps(state["event"])}
+    return {"source": "aws.states", "detail-type": "Step Functions Execution Status Change", "detail": detail}
+
+
+def test_a_timed_out_execution_stops_its_still_running_job(s3: Any, emulator: EmulatorServer) -> None:
+    # Given a run whose Bedrock job was submitted and is still running when its execution times out
+    state = upload(s3, "input/late.jsonl", 3)
+    run = batch_validate.handler(state)
+    job = batch_submit.handler({"run": run})
+    # When the report function receives Step Functions' status-change event (no job in it: only the S3 event)
+    outcome = batch_report.handler(timed_out(state))
+    # Then the job is stopped in Bedrock, and errors/ and the status record say so
+    [stopped] = emulator.jobs.list()
+    assert (stopped.arn, stopped.stop_requested, stopped.status) == (job["job_arn"], True, "Stopping")
+    assert outcome["job_stopped"] is True
+    report = read_json(s3, "errors/late.json")
+    assert (report["error"], report["job_arn"], report["job_stopped"]) == ("States.TIMED_OUT", job["job_arn"], True)
+    assert "Bedrock job was stopped" in report["message"]
+    assert read_json(s3, "status/late.json")["state"] == "error"
+
+
+def test_a_failed_step_stops_the_job_named_in_the_state_but_not_one_that_already_ended(
+    s3: Any, emulator: EmulatorServer
+) -> None:
+    # Given two runs: one whose job is running, one whose job has completed
+    running_state = upload(s3, "input/running.jsonl", 3)
+    running = batch_validate.handler(running_state)
+    running_job = batch_submit.handler({"run": running})
+    ended_state = {**upload(s3, "input/ended.jsonl", 3), "execution": "exec-2"}
+    ended = batch_validate.handler(ended_state)
+    ended_job = batch_submit.handler({"run": ended})
+    while not ended_job["done"]:
+        ended_job = batch_check.handler({"run": ended, "job": ended_job})
+    # When a step of each fails for good and the catch-all sends the state to the report function
+    error = {"Error": "States.TaskFailed", "Cause": json.dumps({"errorMessage": "boom", "errorType": "X"})}
+    first = batch_report.handler({**running_state, "run": running, "job": running_job, "error": error})
+    second = batch_report.handler({**ended_state, "run": ended, "job": ended_job, "error": error})
+    # Then only the running job is stopped; the ended one is reported without an error of its own
+    jobs = {job.arn: job.status for job in emulator.jobs.list()}
+    assert jobs == {running_job["job_arn"]: "Stopping", ended_job["job_arn"]: "Completed"}
+    assert (first["job_stopped"], second["job_stopped"]) == (True, False)
+    assert read_json(s3, "errors/ended.json")["message"] == "boom"
+
+
+def test_an_upload_whose_name_is_held_by_a_running_run_is_refused_and_leaves_that_run_alone(
+    s3: Any, emulator: EmulatorServer
+) -> None:
+    # Given a run of input/gpt-oss-20b/team.jsonl whose job is running
+    first = batch_validate.handler(upload(s3, "input/gpt-oss-20b/team.jsonl", 3))
+    job = batch_submit.handler({"run": first})
+    # When another file with the same name is uploaded for the default model
+    second_state = {**upload(s3, "input/team.jsonl", 4, text="other"), "execution": "exec-2"}
+    second = batch_validate.handler(second_state)
+    # Then it is refused, with an error report naming the run in progress, and no second job
+    assert (second["valid"], second["conflict"], second["outcome"]["state"]) == (False, True, "conflict")
+    report = read_json(s3, "errors/team.json")
+    assert report["state"] == "conflict"
+    assert report["file"] == f"s3://{BUCKET}/input/team.jsonl"
+    assert report["in_progress"]["file"] == f"s3://{BUCKET}/input/gpt-oss-20b/team.jsonl"
+    assert "input/gpt-oss-20b/team.jsonl" in report["message"]
+    assert len(emulator.jobs.list()) == 1
+    # And the running run's status record is untouched
+    status = read_json(s3, "status/team.json")
+    assert (status["file"], status["state"], status["job_arn"]) == (file_uri(first), "submitted", job["job_arn"])
+    # And when the refused run's report path runs too, it neither stops the other job nor rewrites its status
+    batch_report.handler({**second_state, "run": second, "error": {"Error": "X", "Cause": "late failure"}})
+    assert [j.status for j in emulator.jobs.list()] == ["Submitted"]
+    assert read_json(s3, "status/team.json")["state"] == "submitted"
+
+
+def test_once_a_run_has_ended_a_new_upload_of_its_name_replaces_it(s3: Any) -> None:
+    # Given a run of team.jsonl that ended invalid (too few records), leaving errors/team.json
+    assert batch_validate.handler(upload(s3, "input/team.jsonl", 1))["valid"] is False
+    assert read_json(s3, "errors/team.json")["state"] == "invalid"
+    # When a corrected file with the same name is uploaded, under another model folder
+    state = {**upload(s3, "input/gpt-oss-20b/team.jsonl", 3), "execution": "exec-2"}
+    run = batch_validate.handler(state)
+    # Then it starts a new run: its own status record, and the old error report is gone
+    assert run["valid"] is True
+    status = read_json(s3, "status/team.json")
+    assert (status["file"], status["model"], status["state"]) == (file_uri(run), MODEL_20B, "validating")
+    assert "Contents" not in s3.list_objects_v2(Bucket=BUCKET, Prefix="errors/")
+
+
+def test_a_run_record_older_than_any_execution_no_longer_holds_its_name(s3: Any) -> None:
+    # Given a status record left "in_progress" years ago by an execution that can no longer be running
+    abandoned = {"id": "old", "state": "in_progress", "execution": "exec-0", "created_at": "2020-01-01T00:00:00Z"}
+    s3.put_object(Bucket=BUCKET, Key="status/old.json", Body=json.dumps(abandoned).encode())
+    # When a file with that name is uploaded
+    run = batch_validate.handler(upload(s3, "input/old.jsonl", 3))
+    # Then the new run takes the name
+    assert run["valid"] is True
+    assert read_json(s3, "status/old.json")["execution"] == "exec-1"

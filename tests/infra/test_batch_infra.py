@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 from typing import Any
 
+import batch_common
 from moto.events.models import EventPattern
 
 from tests.infra.synthesis import Synth
@@ -174,3 +175,26 @@ def test_batch_status_routes_need_the_authorizer_and_an_api_key(synth: Synth) ->
         assert method["AuthorizationType"] == "CUSTOM"
         assert method["ApiKeyRequired"] is True
         assert status_id in json.dumps(method["Integration"]["Uri"])
+
+
+def test_only_the_poll_and_report_steps_may_stop_jobs_and_only_this_accounts_jobs(synth: Synth) -> None:
+    # Given the batch functions' roles
+    functions = functions_by_name(synth.resources)
+    stoppers = {
+        name: statement["Resource"]
+        for name in BATCH_FUNCTIONS
+        for statement in role_statements(synth.resources, role_of(functions[name][1]))
+        if "bedrock:StopModelInvocationJob" in as_list(statement["Action"])
+    }
+    # Then the poll step (timeout safety net) and the error report (timed-out/aborted/failed run) may stop a job
+    assert set(stoppers) == {"batch-check", "batch-report"}
+    # And only this account's model-invocation jobs
+    for resource in stoppers.values():
+        assert json.dumps(resource).endswith(':model-invocation-job/*"]]}')
+
+
+def test_a_run_record_stops_holding_its_name_when_no_execution_can_still_be_running(synth: Synth) -> None:
+    # Given the state machine's timeout
+    timeout_hours = definition(synth)["TimeoutSeconds"] / 3600
+    # Then the functions treat a run record older than that as abandoned, and never a younger one
+    assert timeout_hours == synth.config.batch.job_timeout_hours + batch_common.EXECUTION_GRACE_HOURS

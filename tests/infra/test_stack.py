@@ -15,9 +15,27 @@ from tests.infra.template_helpers import as_list, functions_by_name, role_of, ro
 MODEL_ROUTES = {
     ("/v1/chat/completions", "POST"): "chat",
     ("/v1/models", "GET"): "chat",
-    ("/v1/models/{model}", "GET"): "chat",
+    ("/v1/models/{model+}", "GET"): "chat",
     ("/converse/v1/chat/completions", "POST"): "converse",
+    ("/converse/v1/models", "GET"): "converse",
+    ("/converse/v1/models/{model+}", "GET"): "converse",
     ("/model/{modelId}/converse", "POST"): "converse",
+}
+
+
+DEFAULT_PROJECT_ARN = {
+    "Fn::Join": [
+        "",
+        [
+            "arn:",
+            {"Ref": "AWS::Partition"},
+            ":bedrock:",
+            {"Ref": "AWS::Region"},
+            ":",
+            {"Ref": "AWS::AccountId"},
+            ":project/default",
+        ],
+    ]
 }
 
 
@@ -66,6 +84,25 @@ def test_no_route_is_reachable_without_the_authorizer_and_an_api_key(synth: Synt
     _, api = the_one(synth.of_type("AWS::ApiGateway::RestApi"))
     assert api["Properties"]["ApiKeySourceType"] == "AUTHORIZER"
     assert api["Properties"]["EndpointConfiguration"] == {"Types": ["REGIONAL"]}
+
+
+@pytest.mark.parametrize(("base_path", "function_name"), [("/v1", "chat"), ("/converse/v1", "converse")])
+def test_openai_sdk_models_list_and_retrieve_reach_the_app_behind_each_base_url_with_a_key_only(
+    synth: Synth, base_path: str, function_name: str
+) -> None:
+    # Given an OpenAI SDK client with base_url <stage url> + base_path, calling models.list() and models.retrieve()
+    found = routes(synth.resources)
+    authorizer_id, _ = the_one(synth.of_type("AWS::ApiGateway::Authorizer"))
+    function_id, _ = functions_by_name(synth.resources)[function_name]
+    # (retrieve's path is greedy: a model alias such as "openai/gpt-oss-20b" spans two path segments)
+    for path in (f"{base_path}/models", f"{base_path}/models/{{model+}}"):
+        method = found[(path, "GET")]
+        # Then the request reaches the function serving that base_url
+        assert {"Fn::GetAtt": [function_id, "Arn"]} in method["Integration"]["Uri"]["Fn::Join"][1], path
+        # And only with a valid key: the bearer-token authorizer and a usage-plan API key are both required
+        assert method["AuthorizationType"] == "CUSTOM", path
+        assert method["AuthorizerId"] == {"Ref": authorizer_id}, path
+        assert method["ApiKeyRequired"] is True, path
 
 
 def test_usage_plan_applies_configured_throttle_and_daily_quota_to_the_generated_key(synth: Synth) -> None:
@@ -163,16 +200,20 @@ def test_model_functions_may_invoke_exactly_the_enabled_models_and_the_guardrail
         statements = role_statements(synth.resources, role_of(functions[name][1]))
         bedrock = [s for s in statements if any(a.startswith("bedrock:") for a in as_list(s["Action"]))]
         # Then model invocation is granted on the two foundation-model ARNs only
-        invoke = next(s for s in bedrock if "bedrock:InvokeModel" in as_list(s["Action"]))
+        invoke = next(s for s in bedrock if s.get("Sid") == "InvokeEnabledModels")
         assert sorted(as_list(invoke["Action"])) == ["bedrock:InvokeModel", "bedrock:InvokeModelWithResponseStream"]
         assert sorted(map(json.dumps, as_list(invoke["Resource"]))) == sorted(
             map(json.dumps, [model_arn(GPT_OSS_20B), model_arn(GPT_OSS_120B)])
         )
+        # And, because Bedrock also checks the project a call runs in, on this account's default project only
+        project = next(s for s in bedrock if s.get("Sid") == "InvokeInDefaultProject")
+        assert sorted(as_list(project["Action"])) == ["bedrock:InvokeModel", "bedrock:InvokeModelWithResponseStream"]
+        assert project["Resource"] == DEFAULT_PROJECT_ARN
         # And ApplyGuardrail on this stack's guardrail only
         guard = next(s for s in bedrock if "bedrock:ApplyGuardrail" in as_list(s["Action"]))
         assert as_list(guard["Action"]) == ["bedrock:ApplyGuardrail"]
         assert guard["Resource"] == {"Fn::GetAtt": [guardrail_id, "GuardrailArn"]}
-        assert len(bedrock) == 2
+        assert len(bedrock) == 3
 
 
 def test_no_bedrock_action_anywhere_has_a_wildcard_resource(synth: Synth) -> None:

@@ -14,6 +14,7 @@ import importlib
 import json
 import os
 import time
+import urllib.request
 import uuid
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -164,12 +165,15 @@ class Sim:
             },
         }
 
-    def run(self, event: dict[str, Any], timeout: float = 30) -> dict[str, Any]:
-        """Start an execution with the event (as the InputUploaded rule would) and wait for it to end."""
+    def start(self, event: dict[str, Any]) -> str:
+        """Start an execution with the event, as the InputUploaded rule would; returns its ARN."""
         name = f"sim-{uuid.uuid4().hex}"
-        arn = self.sfn.start_execution(stateMachineArn=self.machine_arn, name=name, input=json.dumps(event))[
+        return self.sfn.start_execution(stateMachineArn=self.machine_arn, name=name, input=json.dumps(event))[
             "executionArn"
         ]
+
+    def wait(self, arn: str, timeout: float = 30) -> dict[str, Any]:
+        """Wait for an execution to end."""
         deadline = time.monotonic() + timeout
         while True:
             execution = self.sfn.describe_execution(executionArn=arn)
@@ -178,6 +182,40 @@ class Sim:
             if time.monotonic() > deadline:
                 raise AssertionError(f"execution still running after {timeout}s")
             time.sleep(0.02)
+
+    def run(self, event: dict[str, Any], timeout: float = 30) -> dict[str, Any]:
+        """Start an execution with the event and wait for it to end."""
+        return self.wait(self.start(event), timeout)
+
+    def function_arn(self, function: str) -> str:
+        """The ARN of a deployed batch function, by its GPTOSS_FUNCTION name."""
+        [arn] = [arn for arn, h in self.lambdas.handlers.items() if h.environment.get("GPTOSS_FUNCTION") == function]
+        return arn
+
+    def call(self, function: str, event: dict[str, Any]) -> dict[str, Any]:
+        """Invoke a deployed function in-process, with its template environment (as API Gateway or a rule would)."""
+        return self.lambdas({"FunctionName": self.function_arn(function), "Payload": json.dumps(event)}, REGION, None)[
+            "Payload"
+        ]
+
+    def status_when(self, name: str, states: tuple[str, ...], timeout: float = 10) -> dict[str, Any]:
+        """Wait until `status/<name>.json` reaches one of `states` (a run started with `start` moves on its own)."""
+        deadline = time.monotonic() + timeout
+        while True:
+            listed = self.s3.list_objects_v2(Bucket=BUCKET, Prefix=f"status/{name}.json").get("Contents")
+            status = self.json(f"status/{name}.json") if listed else {}
+            if status.get("state") in states:
+                return status
+            if time.monotonic() > deadline:
+                raise AssertionError(f"status/{name}.json still {status.get('state')!r} after {timeout}s")
+            time.sleep(0.02)
+
+    def fault(self, operation: str, fault: str, count: int = 1) -> None:
+        """Make the emulator's next `count` calls of a Bedrock operation fail with `fault`."""
+        body = json.dumps({"fault": fault, "count": count, "operation": operation}).encode()
+        request = urllib.request.Request(f"{self.emulator.url}/_emulator/faults", data=body, method="POST")
+        with urllib.request.urlopen(request, timeout=5) as response:
+            assert response.status == 200
 
     def objects(self, prefix: str = "") -> dict[str, bytes]:
         pages = self.s3.get_paginator("list_objects_v2").paginate(Bucket=BUCKET, Prefix=prefix)

@@ -3,6 +3,10 @@
 from __future__ import annotations
 
 import json
+import time
+
+import batch_check
+from batch_common import STOP_GRACE_HOURS
 
 from tests.sim.conftest import BUCKET, MODEL, Sim, records
 
@@ -160,3 +164,87 @@ def test_a_step_that_fails_for_good_is_reported_not_silent(sim: Sim, monkeypatch
     assert sim.json("status/prompts.json")["state"] == "error"
     [published] = sim.published()
     assert published["detail"]["state"] == "error"
+
+
+def test_the_status_api_shows_a_finished_run(sim: Sim) -> None:
+    # Given a run that completed
+    assert sim.run(sim.upload(KEY, records(3)))["status"] == "SUCCEEDED"
+    # When the deployed status function answers GET /v1/batches/prompts and GET /v1/batches
+    one = sim.call("batch-status", {"httpMethod": "GET", "pathParameters": {"id": "prompts"}})
+    listing = sim.call("batch-status", {"httpMethod": "GET", "queryStringParameters": None})
+    # Then both show the run: file, model, state, processed/total records and where its results are
+    run = json.loads(one["body"])
+    assert one["statusCode"] == listing["statusCode"] == 200
+    assert (run["file"], run["model"], run["state"]) == (f"s3://{BUCKET}/{KEY}", MODEL, "completed")
+    assert (run["records"]["processed"], run["records"]["total"]) == (3, 3)
+    assert run["results"]["summary"] == f"s3://{BUCKET}/results/prompts/summary.json"
+    assert [item["id"] for item in json.loads(listing["body"])["data"]] == ["prompts"]
+
+
+def test_a_job_still_running_long_after_its_timeout_is_stopped_and_the_run_reported(sim: Sim, monkeypatch) -> None:
+    # Given a Bedrock job that never ends on its own
+    monkeypatch.setattr(sim.emulator.jobs, "polls_per_state", 10**9)
+    # And a clock on which the job was submitted one hour past its Bedrock timeout plus the stop grace period
+    timeout_hours = int(sim.lambdas.handlers[sim.function_arn("batch-check")].environment["BATCH_TIMEOUT_HOURS"])
+    ahead = (timeout_hours + STOP_GRACE_HOURS + 1) * 3600
+    monkeypatch.setattr(batch_check, "clock", lambda: time.time() + ahead)
+    # When the state machine runs
+    execution = sim.run(sim.upload(KEY, records(4)))
+    # Then the poll step stopped the job, and the run ended Stopped: visibly failed, every record accounted for
+    assert execution["status"] == "FAILED"
+    [job] = sim.emulator.jobs.list()
+    assert (job.stop_requested, job.status) == (True, "Stopped")
+    summary = assert_failed_job_accounted(sim, "Stopped", total=4, processed=2)
+    assert summary["state"] == "stopped"
+    report = sim.json("errors/prompts.json")
+    assert report["job_status"] == "Stopped"
+    assert "stopped by the gateway" in report["message"]
+    assert f"past its {timeout_hours} h Bedrock timeout" in report["message"]
+    assert sim.json("status/prompts.json")["state"] == "stopped"
+
+
+def test_a_run_that_breaks_while_its_job_runs_stops_the_job(sim: Sim, monkeypatch) -> None:
+    # Given a job that is running, and Bedrock refusing the poll step's GetModelInvocationJob for good
+    monkeypatch.setattr(sim.emulator.jobs, "polls_per_state", 10**9)
+    sim.fault("GetModelInvocationJob", "AccessDeniedException")
+    # When the state machine runs
+    execution = sim.run(sim.upload(KEY, records(3)))
+    # Then the run is reported as an error and its Bedrock job is stopped (nothing would collect it)
+    assert execution["status"] == "FAILED"
+    [job] = sim.emulator.jobs.list()
+    assert (job.stop_requested, job.status) == (True, "Stopping")
+    report = sim.json("errors/prompts.json")
+    assert (report["state"], report["job_arn"], report["job_stopped"]) == ("error", job.arn, True)
+    assert "AccessDeniedException" in report["message"]
+    assert sim.json("status/prompts.json")["state"] == "error"
+    [published] = sim.published()
+    assert (published["detail"]["state"], published["detail"]["job_stopped"]) == ("error", True)
+
+
+def test_a_second_file_with_the_name_of_a_running_run_is_refused_then_runs_once_that_run_has_ended(
+    sim: Sim, monkeypatch
+) -> None:
+    # Given a run of input/gpt-oss-120b/prompts.jsonl whose Bedrock job is running
+    monkeypatch.setattr(sim.emulator.jobs, "polls_per_state", 10**9)
+    first = sim.start(sim.upload(KEY, records(4)))
+    sim.status_when("prompts", ("in_progress",))
+    # When another file named prompts.jsonl is uploaded for the default model
+    other = records(3, prefix="new")
+    refused = sim.run(sim.upload("input/prompts.jsonl", other))
+    # Then it is refused visibly: no second job, an error report naming the conflict, the running run untouched
+    assert refused["status"] == "FAILED"
+    assert len(sim.emulator.jobs.list()) == 1
+    report = sim.json("errors/prompts.json")
+    assert (report["state"], report["file"]) == ("conflict", f"s3://{BUCKET}/input/prompts.jsonl")
+    assert KEY in report["message"]
+    assert sim.json("status/prompts.json")["file"] == f"s3://{BUCKET}/{KEY}"
+    # And once the first run's job ends, that run completes with its own records
+    monkeypatch.setattr(sim.emulator.jobs, "polls_per_state", 0)
+    assert sim.wait(first)["status"] == "SUCCEEDED"
+    assert [r["recordId"] for r in sim.jsonl("results/prompts/succeeded.jsonl")] == [f"rec{i:04d}" for i in range(4)]
+    # And uploading the refused file again starts its run, which replaces the results and clears the old report
+    assert sim.run(sim.upload("input/prompts.jsonl", other))["status"] == "SUCCEEDED"
+    assert [r["recordId"] for r in sim.jsonl("results/prompts/succeeded.jsonl")] == [f"new{i:04d}" for i in range(3)]
+    assert sim.json("status/prompts.json")["file"] == f"s3://{BUCKET}/input/prompts.jsonl"
+    assert not sim.objects("errors/")
+    assert sorted(event["detail"]["state"] for event in sim.published()) == ["completed", "completed", "conflict"]
