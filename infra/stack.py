@@ -220,6 +220,10 @@ class GptOssGatewayStack(cdk.Stack):
                 "OpenAI SDK base_url for the Converse-backed API",
             ),
             "ApiKeyId": (key_id, "Id of the generated API key"),
+            "UsagePlanId": (
+                self.gateway.api.usage_plan.usage_plan_id,
+                "Usage plan that throttles the keys: add rotated keys to it",
+            ),
             "ApiKeyValueCommand": (
                 cdk.Fn.join(
                     "",

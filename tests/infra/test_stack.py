@@ -329,6 +329,7 @@ def test_outputs_give_base_url_key_id_and_read_command_bucket_guardrail_and_dash
         "ApiBaseUrl",
         "ConverseBaseUrl",
         "ApiKeyId",
+        "UsagePlanId",
         "ApiKeyValueCommand",
         "BucketName",
         "GuardrailId",
