@@ -121,7 +121,7 @@ class ServerLog:
     def take(self, key: str) -> list[float]:
         """`key` of every request logged since the last call."""
         self._file.flush()
-        with open(self._file.name, "rb") as reader:
+        with Path(self._file.name).open("rb") as reader:
             reader.seek(self._offset)
             data = reader.read()
         complete = data[: data.rfind(b"\n") + 1]

@@ -7,12 +7,11 @@ import json
 import aws_cdk as cdk
 from aws_cdk import aws_apigateway as apigw
 from aws_cdk import aws_lambda as lambda_
-from aws_cdk import aws_logs as logs
 from constructs import Construct
 
 from infra.config import GatewayConfig
-from infra.functions import removal_policy, retention
 from infra.nag import acknowledge
+from infra.policies import log_group
 
 # (response type, status, OpenAI error type, code, message or None to pass API Gateway's own message through)
 _GATEWAY_ERRORS: tuple[tuple[apigw.ResponseType, str | None, str, str | None, str | None], ...] = (
@@ -74,9 +73,7 @@ class GatewayApi(Construct):
         super().__init__(scope, construct_id)
         self._config = config
         settings = config.api
-        self.access_logs = logs.LogGroup(
-            self, "AccessLogs", retention=retention(config), removal_policy=removal_policy(config)
-        )
+        self.access_logs = log_group(self, "AccessLogs", config)
         self.rest_api = apigw.RestApi(
             self,
             "Api",

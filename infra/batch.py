@@ -9,23 +9,21 @@ status-change events.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
 from typing import TYPE_CHECKING
 
 import aws_cdk as cdk
 from aws_cdk import aws_events as events
 from aws_cdk import aws_events_targets as targets
 from aws_cdk import aws_iam as iam
-from aws_cdk import aws_lambda as lambda_
-from aws_cdk import aws_logs as logs
 from aws_cdk import aws_s3 as s3
 from aws_cdk import aws_stepfunctions as sfn
 from aws_cdk import aws_stepfunctions_tasks as tasks
 from constructs import Construct
 
-from infra.config import BatchConfig, GatewayConfig
-from infra.functions import LAMBDAS, GatewayFunction, model_arns, removal_policy, retention
+from infra.config import GatewayConfig
+from infra.functions import LAMBDAS, GatewayFunction, GatewayLayers, model_arns
 from infra.nag import acknowledge
+from infra.policies import log_group
 
 if TYPE_CHECKING:
     from infra.api import GatewayApi
@@ -62,32 +60,23 @@ class BatchLifecycle(Construct):
         scope: Construct,
         construct_id: str,
         *,
-        config: BatchConfig,
+        config: GatewayConfig,
         bucket: s3.IBucket,
-        enabled_models: Sequence[str],
-        default_model: str,
-        shared_layer: lambda_.ILayerVersion,
-        deps_layer: lambda_.ILayerVersion | None = None,
-        powertools_layer: lambda_.ILayerVersion | None = None,
-        api: GatewayApi | None = None,
-        gateway_config: GatewayConfig | None = None,
+        layers: GatewayLayers,
+        api: GatewayApi,
     ) -> None:
         super().__init__(scope, construct_id)
         self.config = config
         self.bucket = bucket
-        self.enabled_models = tuple(enabled_models)
-        self.default_model = default_model
-        self._gateway_config = gateway_config or GatewayConfig(batch=config)
-        self._layers = [layer for layer in (powertools_layer, deps_layer, shared_layer) if layer is not None]
+        self._layers = [layers.powertools, layers.dependencies, layers.shared]
         self.batch_role = self._build_batch_role()
         self.functions = {name: self._build_function(name, *spec) for name, *spec in FUNCTIONS}
         self._grant_function_permissions()
         self.state_machine = self._build_state_machine()
         self._build_rules()
-        if api is not None:
-            status = self.functions["batch-status"].function
-            api.add_route("/v1/batches", "GET", status, stream=False)
-            api.add_route("/v1/batches/{id}", "GET", status, stream=False)
+        status = self.functions["batch-status"].function
+        api.add_route("/v1/batches", "GET", status, stream=False)
+        api.add_route("/v1/batches/{id}", "GET", status, stream=False)
         self._acknowledge_findings()
 
     # --- IAM -------------------------------------------------------------------------------------------------------
@@ -149,7 +138,7 @@ class BatchLifecycle(Construct):
                 iam.PolicyStatement(
                     sid="CreateJob",
                     actions=["bedrock:CreateModelInvocationJob"],
-                    resources=[*model_arns(self.enabled_models), jobs],
+                    resources=[*model_arns(self.config.models.enabled), jobs],
                 ),
                 iam.PolicyStatement(
                     sid="PassBatchRole",
@@ -195,19 +184,21 @@ class BatchLifecycle(Construct):
 
     # --- functions ---------------------------------------------------------------------------------------------------
 
-    def _build_function(self, name: str, module: str, memory_mb: int, timeout: int, purpose: str) -> GatewayFunction:
-        config = self.config
+    def _build_function(
+        self, name: str, module: str, memory_mb: int, timeout_seconds: int, purpose: str
+    ) -> GatewayFunction:
+        batch, models = self.config.batch, self.config.models
         environment = {
             "BUCKET_NAME": self.bucket.bucket_name,
             "BATCH_ROLE_ARN": self.batch_role.role_arn,
-            "ENABLED_MODELS": ",".join(self.enabled_models),
-            "DEFAULT_MODEL": self.default_model,
-            "BATCH_MIN_RECORDS": str(config.min_records),
-            "BATCH_MAX_RECORDS": str(config.max_records),
-            "BATCH_MAX_FILE_BYTES": str(config.max_file_bytes),
-            "BATCH_TIMEOUT_HOURS": str(config.job_timeout_hours),
-            "BATCH_POLL_SECONDS": str(config.poll_interval_seconds),
-            "BATCH_MAX_POLL_SECONDS": str(config.max_poll_interval_seconds),
+            "ENABLED_MODELS": ",".join(models.enabled),
+            "DEFAULT_MODEL": models.default,
+            "BATCH_MIN_RECORDS": str(batch.min_records),
+            "BATCH_MAX_RECORDS": str(batch.max_records),
+            "BATCH_MAX_FILE_BYTES": str(batch.max_file_bytes),
+            "BATCH_TIMEOUT_HOURS": str(batch.job_timeout_hours),
+            "BATCH_POLL_SECONDS": str(batch.poll_interval_seconds),
+            "BATCH_MAX_POLL_SECONDS": str(batch.max_poll_interval_seconds),
         }
         function = GatewayFunction(
             self,
@@ -216,10 +207,10 @@ class BatchLifecycle(Construct):
             code_dir=LAMBDAS / "batch",
             handler=f"{module}.handler",
             memory_mb=memory_mb,
-            timeout_seconds=timeout,
+            timeout_seconds=timeout_seconds,
             environment=environment,
             layers=self._layers,
-            config=self._gateway_config,
+            config=self.config,
             description=f"gpt-oss gateway batch: {purpose}",
         )
         if name == "batch-collect":
@@ -301,20 +292,15 @@ class BatchLifecycle(Construct):
         )
         start.next(validate)
         validate.next(route)
-        log_group = logs.LogGroup(
-            self,
-            "StateMachineLogs",
-            retention=retention(self._gateway_config),
-            removal_policy=removal_policy(self._gateway_config),
-        )
+        logs = log_group(self, "StateMachineLogs", self.config)
         return sfn.StateMachine(
             self,
             "StateMachine",
             definition_body=sfn.DefinitionBody.from_chainable(start),
             state_machine_type=sfn.StateMachineType.STANDARD,
-            timeout=cdk.Duration.hours(self.config.job_timeout_hours + EXECUTION_GRACE_HOURS),
+            timeout=cdk.Duration.hours(self.config.batch.job_timeout_hours + EXECUTION_GRACE_HOURS),
             tracing_enabled=True,
-            logs=sfn.LogOptions(destination=log_group, level=sfn.LogLevel.ALL, include_execution_data=False),
+            logs=sfn.LogOptions(destination=logs, level=sfn.LogLevel.ALL, include_execution_data=False),
         )
 
     def _build_rules(self) -> None:
@@ -353,18 +339,6 @@ class BatchLifecycle(Construct):
             "the grant is limited to the one prefix this step reads or writes."
         )
         jobs_reason = "Bedrock generates batch job ids at run time; the grant is limited to this account's jobs."
-        for function in self.functions.values():
-            acknowledge(
-                function.role,
-                "AwsSolutions-IAM5[Resource::*]",
-                "Active X-Ray tracing: xray:PutTraceSegments and xray:PutTelemetryRecords support no "
-                "resource-level permissions, so that statement must use '*'.",
-            )
-            acknowledge(
-                function.function,
-                "AwsSolutions-L1",
-                "Pinned to python3.13 on purpose: the shared layer and the dependencies layer target cp313.",
-            )
         for role in [self.batch_role, *(function.role for function in self.functions.values())]:
             for prefix in ("input/", "status/", "status/claims/", "errors/", "results/", "batch-output/"):
                 acknowledge(role, f"AwsSolutions-IAM5[Resource::{bucket}/{prefix}*]", prefix_reason)

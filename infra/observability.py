@@ -13,10 +13,13 @@ from constructs import Construct
 from infra.config import GatewayConfig
 
 FIVE_MINUTES = cdk.Duration.minutes(5)
+# CloudWatch's hard limit on the metrics one metric-math alarm may reference (the Lambda throttle alarm: one each).
+MAX_ALARM_METRICS = 10
 
 
 class Observability(Construct):
-    """Requests, errors by status class, p50/p99 latency, tokens by model, guardrail interventions, throttles."""
+    """Requests, errors by status class, p50/p99 latency, tokens by model, guardrail interventions, and throttles
+    (Bedrock, and Lambda for every function given)."""
 
     def __init__(
         self,
@@ -39,6 +42,8 @@ class Observability(Construct):
             label="5xx rate (%)",
             period=FIVE_MINUTES,
         )
+        if len(functions) > MAX_ALARM_METRICS:
+            raise ValueError(f"a metric-math alarm reads at most {MAX_ALARM_METRICS} metrics, got {len(functions)}")
         lambda_throttles = cw.MathExpression(
             expression=" + ".join(f"FILL(t{index}, 0)" for index in range(len(functions))) or "0",
             using_metrics={
@@ -54,36 +59,24 @@ class Observability(Construct):
             period=FIVE_MINUTES,
         )
 
-        self.error_rate_alarm = cw.Alarm(
-            self,
+        self.error_rate_alarm = self._alarm(
             "ServerErrorRate",
-            alarm_description=f"More than {settings.alarm_5xx_percent}% of requests answered 5xx over 5 minutes.",
-            metric=error_rate,
+            f"More than {settings.alarm_5xx_percent}% of requests answered 5xx over 5 minutes.",
+            error_rate,
             threshold=settings.alarm_5xx_percent,
-            evaluation_periods=1,
-            comparison_operator=cw.ComparisonOperator.GREATER_THAN_THRESHOLD,
-            treat_missing_data=cw.TreatMissingData.NOT_BREACHING,
+            comparison=cw.ComparisonOperator.GREATER_THAN_THRESHOLD,
         )
-        self.throttle_alarm = cw.Alarm(
-            self,
+        self.throttle_alarm = self._alarm(
             "BedrockThrottling",
-            alarm_description="Bedrock throttled the gateway (429 to clients): raise the Bedrock quota or lower "
-            "the usage-plan limits.",
-            metric=bedrock_throttles,
+            "Bedrock throttled the gateway (429 to clients): raise the Bedrock quota or lower the usage-plan limits.",
+            bedrock_throttles,
             threshold=settings.alarm_throttles_per_5_minutes,
-            evaluation_periods=1,
-            comparison_operator=cw.ComparisonOperator.GREATER_THAN_OR_EQUAL_TO_THRESHOLD,
-            treat_missing_data=cw.TreatMissingData.NOT_BREACHING,
         )
-        self.lambda_throttle_alarm = cw.Alarm(
-            self,
+        self.lambda_throttle_alarm = self._alarm(
             "LambdaThrottling",
-            alarm_description="Lambda throttled gateway functions (concurrency limit reached).",
-            metric=lambda_throttles,
+            "Lambda throttled gateway functions (concurrency limit reached).",
+            lambda_throttles,
             threshold=1,
-            evaluation_periods=1,
-            comparison_operator=cw.ComparisonOperator.GREATER_THAN_OR_EQUAL_TO_THRESHOLD,
-            treat_missing_data=cw.TreatMissingData.NOT_BREACHING,
         )
 
         self.dashboard = cw.Dashboard(self, "Dashboard", default_interval=cdk.Duration.hours(3))
@@ -125,6 +118,27 @@ class Observability(Construct):
         return (
             f"https://{cdk.Aws.REGION}.console.aws.amazon.com/cloudwatch/home?region={cdk.Aws.REGION}"
             f"#dashboards:name={self.dashboard.dashboard_name}"
+        )
+
+    def _alarm(
+        self,
+        construct_id: str,
+        description: str,
+        metric: cw.IMetric,
+        *,
+        threshold: float,
+        comparison: cw.ComparisonOperator = cw.ComparisonOperator.GREATER_THAN_OR_EQUAL_TO_THRESHOLD,
+    ) -> cw.Alarm:
+        """An alarm on one 5-minute period; no data (no traffic) is not a breach."""
+        return cw.Alarm(
+            self,
+            construct_id,
+            alarm_description=description,
+            metric=metric,
+            threshold=threshold,
+            evaluation_periods=1,
+            comparison_operator=comparison,
+            treat_missing_data=cw.TreatMissingData.NOT_BREACHING,
         )
 
     def _search(self, metric_name: str, statistic: str) -> cw.MathExpression:

@@ -20,7 +20,6 @@ from infra.functions import (
     web_adapter_environment,
 )
 from infra.guardrail import Guardrail
-from infra.nag import acknowledge
 from infra.observability import Observability
 from infra.storage import Storage
 
@@ -71,24 +70,21 @@ class GptOssGateway(Construct):
         self.batch = BatchLifecycle(
             self,
             "Batch",
-            config=config.batch,
+            config=config,
             bucket=self.storage.bucket,
-            shared_layer=self.layers.shared,
-            deps_layer=self.layers.dependencies,
-            powertools_layer=self.layers.powertools,
-            enabled_models=config.models.enabled,
-            default_model=config.models.default,
+            layers=self.layers,
             api=self.api,
-            gateway_config=config,
         )
         self.observability = Observability(
             self,
             "Observability",
             config=config,
             api=self.api.rest_api,
-            functions=[fn.function for fn in self.functions.values()],
+            functions=[
+                function.function
+                for function in (self.authorizer, *self.functions.values(), *self.batch.functions.values())
+            ],
         )
-        self._suppress_function_findings()
 
     @property
     def base_url(self) -> str:
@@ -182,21 +178,6 @@ class GptOssGateway(Construct):
                 )
             ],
         )
-
-    def _suppress_function_findings(self) -> None:
-        for function in [self.authorizer, *self.functions.values()]:
-            acknowledge(
-                function.role,
-                "AwsSolutions-IAM5[Resource::*]",
-                "Active X-Ray tracing: xray:PutTraceSegments and xray:PutTelemetryRecords support no "
-                "resource-level permissions, so that statement must use '*'.",
-            )
-            acknowledge(
-                function.function,
-                "AwsSolutions-L1",
-                "Pinned to python3.13 on purpose: the dependencies layer is built from cp313 wheels and the public "
-                "Powertools layer is its python313 build; bump the three together.",
-            )
 
 
 class GptOssGatewayStack(cdk.Stack):

@@ -2,14 +2,16 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+
 import aws_cdk as cdk
 from aws_cdk import aws_iam as iam
 from aws_cdk import aws_s3 as s3
 from constructs import Construct
 
 from infra.config import GatewayConfig
-from infra.functions import removal_policy
 from infra.nag import acknowledge
+from infra.policies import removal_policy
 
 
 class Storage(Construct):
@@ -17,35 +19,40 @@ class Storage(Construct):
 
     def __init__(self, scope: Construct, construct_id: str, *, config: GatewayConfig) -> None:
         super().__init__(scope, construct_id)
-        policy = removal_policy(config)
-        self.access_logs = s3.Bucket(
-            self,
-            "AccessLogs",
-            block_public_access=s3.BlockPublicAccess.BLOCK_ALL,
-            encryption=s3.BucketEncryption.S3_MANAGED,
-            enforce_ssl=True,
-            object_ownership=s3.ObjectOwnership.BUCKET_OWNER_ENFORCED,
-            removal_policy=policy,
-            lifecycle_rules=[s3.LifecycleRule(expiration=cdk.Duration.days(365))],
+        self._removal_policy = removal_policy(config)
+        self.access_logs = self._private_bucket(
+            "AccessLogs", lifecycle_rules=[s3.LifecycleRule(expiration=cdk.Duration.days(365))]
         )
         acknowledge(
             self.access_logs,
             "AwsSolutions-S1",
             "This bucket is the server-access-log destination; logging it into itself would loop.",
         )
-        self.bucket = s3.Bucket(
+        self.bucket = self._private_bucket("Data", versioned=True, event_bridge_enabled=True)
+        self._deliver_access_logs(prefix="data/")
+        self._acknowledge_notifications_handler()
+
+    def _private_bucket(
+        self,
+        construct_id: str,
+        *,
+        versioned: bool = False,
+        event_bridge_enabled: bool = False,
+        lifecycle_rules: Sequence[s3.LifecycleRule] = (),
+    ) -> s3.Bucket:
+        """Both buckets: no public access, SSE-S3, TLS only, no ACLs, the configured removal policy."""
+        return s3.Bucket(
             self,
-            "Data",
+            construct_id,
             block_public_access=s3.BlockPublicAccess.BLOCK_ALL,
             encryption=s3.BucketEncryption.S3_MANAGED,
             enforce_ssl=True,
-            versioned=True,
-            event_bridge_enabled=True,
             object_ownership=s3.ObjectOwnership.BUCKET_OWNER_ENFORCED,
-            removal_policy=policy,
+            removal_policy=self._removal_policy,
+            versioned=versioned,
+            event_bridge_enabled=event_bridge_enabled,
+            lifecycle_rules=list(lifecycle_rules),
         )
-        self._deliver_access_logs(prefix="data/")
-        self._acknowledge_notifications_handler()
 
     def _deliver_access_logs(self, *, prefix: str) -> None:
         """Server access logs via a bucket policy for the S3 logging service (no ACLs), whatever the app's flags."""

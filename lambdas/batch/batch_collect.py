@@ -17,8 +17,8 @@ from datetime import datetime
 from pathlib import Path
 from typing import IO, Any
 
-from batch_common import FAILED_JOB_STATUSES, errors_key, results_keys, run_state, s3_uri
-from batch_store import get_json, now, put_json, stream_lines, transient_errors, update_status
+from batch_common import FAILED_JOB_STATUSES, results_keys, run_state, s3_uri
+from batch_store import get_json, now, put_error_report, put_json, stream_lines, transient_errors, update_status
 from gateway.aws import client
 from gptoss.batch_records import BatchResult, failed, parse_output_line, record_id_of
 
@@ -182,10 +182,10 @@ def _summary(
 
 
 def _write_errors(s3: Any, run: dict[str, Any], info: dict[str, Any], summary: dict[str, Any]) -> str:
-    put_json(
+    return put_error_report(
         s3,
         run["bucket"],
-        errors_key(run["name"]),
+        run["name"],
         {
             "id": run["name"],
             "file": summary["file"],
@@ -195,7 +195,5 @@ def _write_errors(s3: Any, run: dict[str, Any], info: dict[str, Any], summary: d
             "message": info.get("message") or f"the Bedrock job ended {info['status']}",
             "records": summary["records"],
             "results": summary["results"],
-            "at": now(),
         },
     )
-    return s3_uri(run["bucket"], errors_key(run["name"]))

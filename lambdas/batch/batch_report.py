@@ -18,14 +18,12 @@ from batch_common import (
     BatchSettings,
     Source,
     claim_key,
-    errors_key,
     holds_name,
     run_target,
-    s3_uri,
     source_from_event,
     status_key,
 )
-from batch_store import get_json, now, put_json, read_json, stop_job, transient_errors, update_status
+from batch_store import get_json, now, put_error_report, put_json, read_json, stop_job, transient_errors, update_status
 from gateway.aws import client
 
 FUNCTION = "batch-report"
@@ -41,7 +39,6 @@ def handler(event: dict[str, Any], context: object = None) -> dict[str, Any]:
     error = state.get("error") or {}
     message = _message(error.get("Cause"))
     s3 = client("s3", function=FUNCTION)
-    errors_uri = s3_uri(source.bucket, errors_key(name))
     with transient_errors():
         job_arn = (state.get("job") or {}).get("job_arn") or _claimed_job(s3, source, execution)
         job_stopped = bool(job_arn) and stop_job(client("bedrock", function=FUNCTION), job_arn)
@@ -57,9 +54,8 @@ def handler(event: dict[str, Any], context: object = None) -> dict[str, Any]:
             "job_arn": job_arn,
             "job_stopped": job_stopped,
             "execution": execution or None,
-            "at": now(),
         }
-        put_json(s3, source.bucket, errors_key(name), report)
+        errors_uri = put_error_report(s3, source.bucket, name, report)
         summary = f"{report['error']}: {message}"
         change = {"file": source.uri, "state": "error", "errors": errors_uri, "message": summary}
         _mark_run(s3, source, name, execution, change, settings)

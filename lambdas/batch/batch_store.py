@@ -3,12 +3,12 @@
 from __future__ import annotations
 
 import json
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from contextlib import contextmanager
 from datetime import UTC, datetime
 from typing import Any
 
-from batch_common import RETRYABLE_CODES, TransientError, status_key
+from batch_common import RETRYABLE_CODES, TransientError, errors_key, s3_uri, status_key
 from botocore.client import BaseClient
 from botocore.exceptions import ClientError
 from gptoss.batch_records import iter_lines
@@ -92,6 +92,12 @@ def put_json(
     return True
 
 
+def put_error_report(s3: BaseClient, bucket: str, name: str, report: dict[str, Any]) -> str:
+    """Write the run's `errors/<name>.json`, stamped with the time; returns its S3 URI."""
+    put_json(s3, bucket, errors_key(name), {**report, "at": now()})
+    return s3_uri(bucket, errors_key(name))
+
+
 def delete(s3: BaseClient, bucket: str, key: str) -> None:
     """Remove an object (a no-op when it does not exist)."""
     s3.delete_object(Bucket=bucket, Key=key)
@@ -108,13 +114,8 @@ def stop_job(bedrock: BaseClient, job_arn: str) -> bool:
     return True
 
 
-def update_status(s3: BaseClient, bucket: str, name: str, change: Callable[[dict[str, Any]], None] | dict) -> dict:
+def update_status(s3: BaseClient, bucket: str, name: str, change: dict[str, Any]) -> None:
     """Read-modify-write `status/<name>.json`; one writer at a time: the steps of the run holding the name, in turn."""
     status = get_json(s3, bucket, status_key(name)) or {"id": name, "object": "batch", "created_at": now()}
-    if callable(change):
-        change(status)
-    else:
-        status.update(change)
-    status["updated_at"] = now()
+    status.update(change, updated_at=now())
     put_json(s3, bucket, status_key(name), status)
-    return status

@@ -19,11 +19,20 @@ from batch_common import (
     errors_key,
     holds_name,
     run_target,
-    s3_uri,
     source_from_event,
     status_key,
 )
-from batch_store import delete, get_json, now, put_json, read_json, stream_lines, transient_errors, update_status
+from batch_store import (
+    delete,
+    get_json,
+    now,
+    put_error_report,
+    put_json,
+    read_json,
+    stream_lines,
+    transient_errors,
+    update_status,
+)
 from gateway.aws import client
 from gptoss.batch_records import Problem, Report, validate_lines
 
@@ -97,15 +106,14 @@ def _take_name(s3: Any, source: Source, run: dict[str, Any], settings: BatchSett
 def _refuse(s3: Any, source: Source, run: dict[str, Any], holder: dict[str, Any]) -> dict[str, Any]:
     """Write `errors/<name>.json` for an upload refused because its name is in use; the running run is untouched."""
     name = run["name"]
-    errors_uri = s3_uri(source.bucket, errors_key(name))
     message = (
         f"not started: the run '{name}' of {holder.get('file')} is still in progress (state {holder.get('state')}); "
         "upload this file again once that run has ended, or under another file name"
     )
-    put_json(
+    errors_uri = put_error_report(
         s3,
         source.bucket,
-        errors_key(name),
+        name,
         {
             "id": name,
             "file": source.uri,
@@ -113,18 +121,9 @@ def _refuse(s3: Any, source: Source, run: dict[str, Any], holder: dict[str, Any]
             "state": "conflict",
             "message": message,
             "in_progress": {key: holder.get(key) for key in ("file", "etag", "state", "execution", "job_arn")},
-            "at": now(),
         },
     )
-    outcome = {
-        "id": name,
-        "state": "conflict",
-        "file": source.uri,
-        "model": run["model"],
-        "succeeded": False,
-        "errors": errors_uri,
-        "message": message,
-    }
+    outcome = _outcome(run, source, "conflict", errors_uri, message=message)
     return {"conflict": True, "errors": errors_uri, "outcome": outcome}
 
 
@@ -140,17 +139,15 @@ def _validate(s3: Any, source: Source, key_problem: str | None, model: str, sett
 def _reject(s3: Any, source: Source, run: dict[str, Any], report: Report) -> dict[str, Any]:
     """Write `errors/<name>.json` and mark the run invalid; returns the fields to merge into the run."""
     name = run["name"]
-    errors_uri = s3_uri(source.bucket, errors_key(name))
-    put_json(
+    errors_uri = put_error_report(
         s3,
         source.bucket,
-        errors_key(name),
+        name,
         {
             "id": name,
             "file": source.uri,
             "state": "invalid",
             "message": f"{report.problem_count} problem(s) found; no Bedrock job was started",
-            "at": now(),
             **report.to_dict(),
         },
     )
@@ -160,16 +157,21 @@ def _reject(s3: Any, source: Source, run: dict[str, Any], report: Report) -> dic
         name,
         {"state": "invalid", "errors": errors_uri, "message": "input file failed validation; see errors"},
     )
-    outcome = {
-        "id": name,
-        "state": "invalid",
+    outcome = _outcome(run, source, "invalid", errors_uri, problem_count=report.problem_count)
+    return {"errors": errors_uri, "outcome": outcome}
+
+
+def _outcome(run: dict[str, Any], source: Source, state: str, errors_uri: str, **details: Any) -> dict[str, Any]:
+    """The event detail published for a run that ends before any Bedrock job is started."""
+    return {
+        "id": run["name"],
+        "state": state,
         "file": source.uri,
         "model": run["model"],
         "succeeded": False,
         "errors": errors_uri,
-        "problem_count": report.problem_count,
+        **details,
     }
-    return {"errors": errors_uri, "outcome": outcome}
 
 
 def _zero() -> dict[str, int]:

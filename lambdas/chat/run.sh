@@ -1,3 +1,3 @@
 #!/bin/sh
 # Lambda Web Adapter entry point: serve the chat ASGI app on $PORT (the adapter's readiness check hits /healthz).
-exec python -m uvicorn --host 0.0.0.0 --port "${PORT:-8080}" --no-access-log --log-level warning chat_api:app
+exec python -m uvicorn --host 0.0.0.0 --port "${PORT:-8080}" --no-access-log --log-level warning --loop uvloop --http httptools chat_api:app

@@ -180,7 +180,8 @@ def test_collect_writes_results_and_the_status_api_serves_them(s3: Any) -> None:
     assert json.loads(missing["body"])["error"]["code"] == "batch_not_found"
 
 
-def test_the_status_api_rejects_a_bad_limit_as_an_openai_error(s3: Any) -> None:
+@pytest.mark.usefixtures("s3")
+def test_the_status_api_rejects_a_bad_limit_as_an_openai_error() -> None:
     # When the list is asked for 1,000 runs
     response = batch_status_api.handler({"httpMethod": "GET", "queryStringParameters": {"limit": "1000"}})
     # Then it is a 400 naming the parameter

@@ -1,12 +1,14 @@
 """The emulator's bedrock control plane runs batch jobs against S3 (moto) the way Bedrock lays out results."""
 
 import json
+import re
 from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 
 import boto3
 import httpx
 import pytest
+from botocore.client import BaseClient
 from botocore.config import Config
 from botocore.exceptions import ClientError
 from moto import mock_aws
@@ -20,7 +22,7 @@ ROLE = "arn:aws:iam::123456789012:role/bedrock-batch"
 
 
 @pytest.fixture(scope="module")
-def moto_s3() -> Iterator:
+def moto_s3() -> Iterator[BaseClient]:
     with mock_aws():
         client = boto3.client("s3", region_name="us-west-2")
         client.create_bucket(Bucket=BUCKET, CreateBucketConfiguration={"LocationConstraint": "us-west-2"})
@@ -28,19 +30,20 @@ def moto_s3() -> Iterator:
 
 
 @pytest.fixture(scope="module")
-def emulator(moto_s3) -> Iterator[EmulatorServer]:
+def emulator(moto_s3: BaseClient) -> Iterator[EmulatorServer]:
+    """Started inside moto's mock (the `moto_s3` fixture): its jobs read and write that S3."""
     with EmulatorServer(port=0, chunk_delay=0.0) as emu:
         yield emu
 
 
 @pytest.fixture(scope="module")
-def module_bedrock(emulator: EmulatorServer):
+def module_bedrock(emulator: EmulatorServer) -> BaseClient:
     config = Config(retries={"mode": "standard", "total_max_attempts": 1})
     return boto3.client("bedrock", endpoint_url=emulator.url, region_name="us-west-2", config=config)
 
 
 @pytest.fixture
-def s3(moto_s3):
+def s3(moto_s3: BaseClient) -> BaseClient:
     """The moto S3 client, with the bucket emptied."""
     for page in moto_s3.get_paginator("list_objects_v2").paginate(Bucket=BUCKET):
         for item in page.get("Contents", []):
@@ -55,7 +58,8 @@ def emu(emulator: EmulatorServer) -> EmulatorServer:
 
 
 @pytest.fixture
-def bedrock(emu: EmulatorServer, s3, module_bedrock):
+def bedrock(emu: EmulatorServer, s3: BaseClient, module_bedrock: BaseClient) -> BaseClient:
+    """The bedrock client, against a reset emulator and an emptied bucket."""
     return module_bedrock
 
 
@@ -63,12 +67,12 @@ def _record(record_id: str, text: str) -> str:
     return json.dumps({"recordId": record_id, "modelInput": {"messages": [{"role": "user", "content": text}]}})
 
 
-def _upload(s3, key: str, lines: list[str]) -> str:
+def _upload(s3: BaseClient, key: str, lines: list[str]) -> str:
     s3.put_object(Bucket=BUCKET, Key=key, Body=("\n".join(lines) + "\n").encode())
     return f"s3://{BUCKET}/{key}"
 
 
-def _create(bedrock, input_uri: str, name: str = "job1", **extra: object) -> str:
+def _create(bedrock: BaseClient, input_uri: str, name: str = "job1", **extra: object) -> str:
     return bedrock.create_model_invocation_job(
         jobName=name,
         roleArn=ROLE,
@@ -79,7 +83,7 @@ def _create(bedrock, input_uri: str, name: str = "job1", **extra: object) -> str
     )["jobArn"]
 
 
-def _poll_to_end(bedrock, arn: str) -> list[dict]:
+def _poll_to_end(bedrock: BaseClient, arn: str) -> list[dict]:
     states = []
     for _ in range(10):
         job = bedrock.get_model_invocation_job(jobIdentifier=arn)
@@ -89,12 +93,12 @@ def _poll_to_end(bedrock, arn: str) -> list[dict]:
     raise AssertionError("job never ended")
 
 
-def _read_lines(s3, key: str) -> list[dict]:
+def _read_lines(s3: BaseClient, key: str) -> list[dict]:
     body = s3.get_object(Bucket=BUCKET, Key=key)["Body"].read().decode()
     return [json.loads(line) for line in body.splitlines()]
 
 
-def test_job_runs_to_completion_and_writes_bedrock_layout(bedrock, s3) -> None:
+def test_job_runs_to_completion_and_writes_bedrock_layout(bedrock: BaseClient, s3: BaseClient) -> None:
     # Given an input file of three records, one of which faults
     lines = [_record("r1", "hello"), _record("r2", "boom [fault:ModelErrorException]"), _record("r3", "bye")]
     arn = _create(bedrock, _upload(s3, "input/prompts.jsonl", lines))
@@ -121,18 +125,18 @@ def test_job_runs_to_completion_and_writes_bedrock_layout(bedrock, s3) -> None:
     assert manifest["errorRecordCount"] == 1 and manifest["inputTokenCount"] > 0 and manifest["outputTokenCount"] > 0
 
 
-def test_job_arn_has_bedrocks_shape_and_get_accepts_id_or_arn(bedrock, s3) -> None:
+def test_job_arn_has_bedrocks_shape_and_get_accepts_id_or_arn(bedrock: BaseClient, s3: BaseClient) -> None:
     # Given a created job
     arn = _create(bedrock, _upload(s3, "input/a.jsonl", [_record("r1", "hi")]))
 
     # Then its ARN has Bedrock's form and both the ARN and bare id find it
     prefix, job_id = arn.rsplit("/", 1)
     assert prefix == "arn:aws:bedrock:us-west-2:123456789012:model-invocation-job"
-    assert len(job_id) == 12 and job_id.isalnum() and job_id.islower()
+    assert re.fullmatch(r"[0-9a-z]{12}", job_id), job_id
     assert bedrock.get_model_invocation_job(jobIdentifier=job_id)["jobArn"] == arn
 
 
-def test_same_client_request_token_returns_the_same_job(bedrock, s3) -> None:
+def test_same_client_request_token_returns_the_same_job(bedrock: BaseClient, s3: BaseClient) -> None:
     # Given two creates with the same token and parameters
     uri = _upload(s3, "input/a.jsonl", [_record("r1", "hi")])
     first = _create(bedrock, uri, clientRequestToken="token-1")
@@ -143,7 +147,7 @@ def test_same_client_request_token_returns_the_same_job(bedrock, s3) -> None:
     assert len(bedrock.list_model_invocation_jobs()["invocationJobSummaries"]) == 1
 
 
-def test_reused_job_name_with_new_token_is_rejected(bedrock, s3) -> None:
+def test_reused_job_name_with_new_token_is_rejected(bedrock: BaseClient, s3: BaseClient) -> None:
     # Given a job name already in use
     uri = _upload(s3, "input/a.jsonl", [_record("r1", "hi")])
     _create(bedrock, uri, name="dup")
@@ -163,7 +167,7 @@ def test_reused_job_name_with_new_token_is_rejected(bedrock, s3) -> None:
     ],
     ids=["job-name", "model", "role"],
 )
-def test_create_validates_like_bedrock(bedrock, s3, override: dict, fragment: str) -> None:
+def test_create_validates_like_bedrock(bedrock: BaseClient, override: dict, fragment: str) -> None:
     # Given a create request with one invalid field
     request = {
         "jobName": "ok",
@@ -181,7 +185,7 @@ def test_create_validates_like_bedrock(bedrock, s3, override: dict, fragment: st
     assert fragment in caught.value.response["Error"]["Message"]
 
 
-def test_unknown_job_is_not_found(bedrock) -> None:
+def test_unknown_job_is_not_found(bedrock: BaseClient) -> None:
     # Given no such job, When fetched, Then ResourceNotFoundException
     with pytest.raises(ClientError) as caught:
         bedrock.get_model_invocation_job(jobIdentifier="abcdefabcdef")
@@ -193,8 +197,8 @@ def test_unknown_job_is_not_found(bedrock) -> None:
     [("PartiallyCompleted", 0.5, 2), ("Stopped", 0.25, 1), ("Expired", None, 0), ("Failed", None, 0)],
 )
 def test_admin_outcome_ends_job_with_a_fraction_processed(
-    bedrock,
-    s3,
+    bedrock: BaseClient,
+    s3: BaseClient,
     emu: EmulatorServer,
     status: str,
     fraction: float | None,
@@ -221,7 +225,7 @@ def test_admin_outcome_ends_job_with_a_fraction_processed(
         assert keys == []
 
 
-def test_directive_in_first_record_sets_outcome(bedrock, s3) -> None:
+def test_directive_in_first_record_sets_outcome(bedrock: BaseClient, s3: BaseClient) -> None:
     # Given a first record asking the job to fail
     arn = _create(bedrock, _upload(s3, "input/f.jsonl", [_record("r1", "[job:Failed]"), _record("r2", "x")]))
 
@@ -231,7 +235,7 @@ def test_directive_in_first_record_sets_outcome(bedrock, s3) -> None:
     assert final["processedRecordCount"] == 0
 
 
-def test_stop_ends_job_stopped(bedrock, s3) -> None:
+def test_stop_ends_job_stopped(bedrock: BaseClient, s3: BaseClient) -> None:
     # Given a running job
     arn = _create(bedrock, _upload(s3, "input/s.jsonl", [_record(f"r{n}", "hi") for n in range(4)]))
     assert bedrock.get_model_invocation_job(jobIdentifier=arn)["status"] == "InProgress"
@@ -246,7 +250,7 @@ def test_stop_ends_job_stopped(bedrock, s3) -> None:
         bedrock.stop_model_invocation_job(jobIdentifier=arn)
 
 
-def test_missing_input_fails_the_job(bedrock, s3) -> None:
+def test_missing_input_fails_the_job(bedrock: BaseClient) -> None:
     # Given a job whose input object does not exist
     arn = _create(bedrock, f"s3://{BUCKET}/input/missing.jsonl")
 
@@ -255,7 +259,7 @@ def test_missing_input_fails_the_job(bedrock, s3) -> None:
     assert final["status"] == "Failed" and "missing.jsonl" in final["message"]
 
 
-def test_list_filters_by_status_and_name(bedrock, s3) -> None:
+def test_list_filters_by_status_and_name(bedrock: BaseClient, s3: BaseClient) -> None:
     # Given one finished and one fresh job
     uri = _upload(s3, "input/a.jsonl", [_record("r1", "hi")])
     done = _create(bedrock, uri, name="alpha-done")
@@ -272,7 +276,7 @@ def test_list_filters_by_status_and_name(bedrock, s3) -> None:
     assert names(nameContains="beta") == ["beta-new"]
 
 
-def test_converse_type_job_writes_converse_outputs(bedrock, s3) -> None:
+def test_converse_type_job_writes_converse_outputs(bedrock: BaseClient, s3: BaseClient) -> None:
     # Given a Converse-type job
     record = {"recordId": "c1", "modelInput": {"messages": [{"role": "user", "content": [{"text": "hi"}]}]}}
     arn = _create(bedrock, _upload(s3, "input/c.jsonl", [json.dumps(record)]), modelInvocationType="Converse")
@@ -286,7 +290,7 @@ def test_converse_type_job_writes_converse_outputs(bedrock, s3) -> None:
     assert "reasoningContent" in line["modelOutput"]["output"]["message"]["content"][0]
 
 
-def test_jobs_can_finish_on_first_poll(s3) -> None:
+def test_jobs_can_finish_on_first_poll(s3: BaseClient) -> None:
     # Given an emulator configured to finish jobs immediately
     with EmulatorServer(port=0, job_polls_per_state=0) as emu:
         bedrock = boto3.client("bedrock", endpoint_url=emu.url, region_name="us-west-2")
@@ -296,7 +300,7 @@ def test_jobs_can_finish_on_first_poll(s3) -> None:
         assert bedrock.get_model_invocation_job(jobIdentifier=arn)["status"] == "Completed"
 
 
-def test_queued_fault_can_target_create_job(bedrock, s3, emu: EmulatorServer) -> None:
+def test_queued_fault_can_target_create_job(bedrock: BaseClient, s3: BaseClient, emu: EmulatorServer) -> None:
     # Given one throttle queued for CreateModelInvocationJob
     reply = httpx.post(
         f"{emu.url}/_emulator/faults",
@@ -315,7 +319,7 @@ def test_queued_fault_can_target_create_job(bedrock, s3, emu: EmulatorServer) ->
     assert bedrock.get_model_invocation_job(jobIdentifier=arn)["jobName"] == "job1"
 
 
-def test_jobs_can_advance_by_time(s3, monkeypatch: pytest.MonkeyPatch) -> None:
+def test_jobs_can_advance_by_time(s3: BaseClient, monkeypatch: pytest.MonkeyPatch) -> None:
     # Given an emulator whose jobs advance one state per minute, and a controllable clock
     start = datetime(2025, 1, 1, tzinfo=UTC)
     monkeypatch.setattr(jobs, "_now", lambda: start)

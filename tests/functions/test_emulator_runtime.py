@@ -7,6 +7,7 @@ from collections.abc import Iterator
 import boto3
 import httpx
 import pytest
+from botocore.client import BaseClient
 from botocore.config import Config
 from botocore.exceptions import ClientError, EventStreamError
 
@@ -49,13 +50,13 @@ def emu(emulator: EmulatorServer) -> EmulatorServer:
     return emulator
 
 
-def _client(emu: EmulatorServer, attempts: int = 1):
+def _client(emu: EmulatorServer, attempts: int = 1) -> BaseClient:
     config = Config(retries={"mode": "standard", "total_max_attempts": attempts})
     return boto3.client("bedrock-runtime", endpoint_url=emu.url, region_name="us-west-2", config=config)
 
 
 @pytest.fixture
-def client(emu: EmulatorServer):
+def client(emu: EmulatorServer) -> BaseClient:
     return _client(emu)
 
 
@@ -63,12 +64,12 @@ def _user(text: str) -> list[dict]:
     return [{"role": "user", "content": [{"text": text}]}]
 
 
-def _invoke(client, body: dict, **kwargs: str) -> dict:
+def _invoke(client: BaseClient, body: dict, **kwargs: str) -> dict:
     response = client.invoke_model(modelId=MODEL, body=json.dumps(body), **kwargs)
     return json.loads(response["body"].read())
 
 
-def _invoke_chunks(client, body: dict, **kwargs: str) -> list[dict]:
+def _invoke_chunks(client: BaseClient, body: dict, **kwargs: str) -> list[dict]:
     response = client.invoke_model_with_response_stream(modelId=MODEL, body=json.dumps(body), **kwargs)
     return [json.loads(event["chunk"]["bytes"]) for event in response["body"]]
 
@@ -80,7 +81,7 @@ def _content_of(chunks: list[dict]) -> str:
 # --- Converse -------------------------------------------------------------------------------------------------------
 
 
-def test_converse_returns_reasoning_then_marked_text(client) -> None:
+def test_converse_returns_reasoning_then_marked_text(client: BaseClient) -> None:
     # Given a plain question
     # When Converse is called
     response = client.converse(modelId=MODEL, messages=_user("What is the capital of France?"))
@@ -96,7 +97,7 @@ def test_converse_returns_reasoning_then_marked_text(client) -> None:
     assert response["metrics"]["latencyMs"] >= 1
 
 
-def test_same_request_gives_same_answer_and_different_requests_differ(client) -> None:
+def test_same_request_gives_same_answer_and_different_requests_differ(client: BaseClient) -> None:
     # Given two identical requests and a different one
     first = client.converse(modelId=MODEL, messages=_user("Tell me about tides"))
     second = client.converse(modelId=MODEL, messages=_user("Tell me about tides"))
@@ -107,7 +108,7 @@ def test_same_request_gives_same_answer_and_different_requests_differ(client) ->
     assert first["output"] != other["output"]
 
 
-def test_converse_stream_emits_the_same_answer_incrementally(client) -> None:
+def test_converse_stream_emits_the_same_answer_incrementally(client: BaseClient) -> None:
     # Given the same prompt sent to Converse and ConverseStream
     messages = _user("Explain rainbows")
     whole = client.converse(modelId=MODEL, messages=messages)
@@ -129,7 +130,7 @@ def test_converse_stream_emits_the_same_answer_incrementally(client) -> None:
     assert events[-1]["metadata"]["usage"] == whole["usage"]
 
 
-def test_converse_honours_max_tokens(client) -> None:
+def test_converse_honours_max_tokens(client: BaseClient) -> None:
     # Given a tiny output budget
     response = client.converse(modelId=MODEL, messages=_user("Write an essay"), inferenceConfig={"maxTokens": 12})
 
@@ -139,7 +140,7 @@ def test_converse_honours_max_tokens(client) -> None:
     assert "[emulated]" in response["output"]["message"]["content"][1]["text"]
 
 
-def test_converse_honours_stop_sequences(client) -> None:
+def test_converse_honours_stop_sequences(client: BaseClient) -> None:
     # Given a stop sequence that occurs in the emulated answer
     messages = _user("Say something")
     full = client.converse(modelId=MODEL, messages=messages)["output"]["message"]["content"][1]["text"]
@@ -155,7 +156,7 @@ def test_converse_honours_stop_sequences(client) -> None:
     assert full.startswith(text)
 
 
-def test_converse_calls_a_named_tool_with_schema_arguments(client) -> None:
+def test_converse_calls_a_named_tool_with_schema_arguments(client: BaseClient) -> None:
     # Given a tool offered and a prompt naming it
     response = client.converse(
         modelId=MODEL,
@@ -171,7 +172,7 @@ def test_converse_calls_a_named_tool_with_schema_arguments(client) -> None:
     assert tool_use["input"]["unit"] == "celsius"
 
 
-def test_converse_answers_from_a_tool_result(client) -> None:
+def test_converse_answers_from_a_tool_result(client: BaseClient) -> None:
     # Given a tool round-trip in the history
     first = client.converse(modelId=MODEL, messages=_user("call the tool"), toolConfig={"tools": [WEATHER_TOOL]})
     tool_use = first["output"]["message"]["content"][-1]["toolUse"]
@@ -187,7 +188,7 @@ def test_converse_answers_from_a_tool_result(client) -> None:
     assert "temperature" in text and "[emulated]" in text
 
 
-def test_converse_stream_streams_a_tool_call(client) -> None:
+def test_converse_stream_streams_a_tool_call(client: BaseClient) -> None:
     # Given a prompt asking for a tool
     stream = client.converse_stream(modelId=MODEL, messages=_user("use a tool"), toolConfig={"tools": [WEATHER_TOOL]})[
         "stream"
@@ -237,7 +238,7 @@ def test_converse_stream_streams_a_tool_call(client) -> None:
     ],
     ids=["starts-with-assistant", "not-alternating", "signature-replay", "tool-blocks-without-toolconfig"],
 )
-def test_converse_rejects_what_bedrock_rejects(client, messages: list, kwargs: dict, message: str) -> None:
+def test_converse_rejects_what_bedrock_rejects(client: BaseClient, messages: list, kwargs: dict, message: str) -> None:
     # Given a conversation Bedrock refuses, When sent, Then a ValidationException with Bedrock's wording comes back
     with pytest.raises(ClientError) as caught:
         client.converse(modelId=MODEL, messages=messages, **kwargs)
@@ -246,7 +247,7 @@ def test_converse_rejects_what_bedrock_rejects(client, messages: list, kwargs: d
     assert message in caught.value.response["Error"]["Message"]
 
 
-def test_unknown_model_is_a_validation_exception(client) -> None:
+def test_unknown_model_is_a_validation_exception(client: BaseClient) -> None:
     # Given a model id Bedrock does not know
     with pytest.raises(ClientError) as caught:
         client.converse(modelId="openai.gpt-oss-999b-1:0", messages=_user("hi"))
@@ -256,7 +257,7 @@ def test_unknown_model_is_a_validation_exception(client) -> None:
     assert caught.value.response["Error"]["Message"] == "The provided model identifier is invalid."
 
 
-def test_foundation_model_arn_is_accepted(client) -> None:
+def test_foundation_model_arn_is_accepted(client: BaseClient) -> None:
     # Given the model's foundation-model ARN instead of its id
     arn = f"arn:aws:bedrock:us-west-2::foundation-model/{MODEL}"
 
@@ -267,7 +268,7 @@ def test_foundation_model_arn_is_accepted(client) -> None:
 # --- InvokeModel ----------------------------------------------------------------------------------------------------
 
 
-def test_invoke_returns_chat_completion_with_leading_reasoning(client) -> None:
+def test_invoke_returns_chat_completion_with_leading_reasoning(client: BaseClient) -> None:
     # Given an OpenAI chat body
     body = _invoke(client, {"messages": [{"role": "user", "content": "What is 2+2?"}], "max_completion_tokens": 500})
 
@@ -282,7 +283,7 @@ def test_invoke_returns_chat_completion_with_leading_reasoning(client) -> None:
     assert usage["total_tokens"] == usage["prompt_tokens"] + usage["completion_tokens"]
 
 
-def test_invoke_stream_splits_reasoning_tags_across_chunks(client) -> None:
+def test_invoke_stream_splits_reasoning_tags_across_chunks(client: BaseClient) -> None:
     # Given a chat body for the streaming operation
     request = {"messages": [{"role": "user", "content": "Explain gravity"}]}
     whole = _invoke(client, request)["choices"][0]["message"]["content"]
@@ -300,7 +301,7 @@ def test_invoke_stream_splits_reasoning_tags_across_chunks(client) -> None:
     assert chunks[-1]["amazon-bedrock-invocationMetrics"]["outputTokenCount"] > 0
 
 
-def test_invoke_stream_adds_usage_chunk_when_asked(client) -> None:
+def test_invoke_stream_adds_usage_chunk_when_asked(client: BaseClient) -> None:
     # Given stream_options.include_usage
     request = {"messages": [{"role": "user", "content": "hi"}], "stream_options": {"include_usage": True}}
 
@@ -313,7 +314,7 @@ def test_invoke_stream_adds_usage_chunk_when_asked(client) -> None:
     assert chunks[-2]["choices"][0]["finish_reason"] == "stop"
 
 
-def test_invoke_honours_max_completion_tokens(client) -> None:
+def test_invoke_honours_max_completion_tokens(client: BaseClient) -> None:
     # Given a tiny budget
     body = _invoke(client, {"messages": [{"role": "user", "content": "Write a poem"}], "max_completion_tokens": 10})
 
@@ -322,7 +323,7 @@ def test_invoke_honours_max_completion_tokens(client) -> None:
     assert body["usage"]["completion_tokens"] == 10
 
 
-def test_invoke_tool_call_and_tool_result_round_trip(client) -> None:
+def test_invoke_tool_call_and_tool_result_round_trip(client: BaseClient) -> None:
     # Given a tool offered and a prompt naming it
     messages = [{"role": "user", "content": "What's the weather? use get_weather"}]
     first = _invoke(client, {"messages": messages, "tools": [OPENAI_WEATHER_TOOL]})
@@ -343,7 +344,7 @@ def test_invoke_tool_call_and_tool_result_round_trip(client) -> None:
     assert "temperature" in second["choices"][0]["message"]["content"]
 
 
-def test_invoke_tool_choice_none_prevents_calls(client) -> None:
+def test_invoke_tool_choice_none_prevents_calls(client: BaseClient) -> None:
     # Given tool_choice none with a prompt that would call a tool
     body = {"messages": [{"role": "user", "content": "use get_weather"}], "tools": [OPENAI_WEATHER_TOOL]}
     body["tool_choice"] = "none"
@@ -352,7 +353,7 @@ def test_invoke_tool_choice_none_prevents_calls(client) -> None:
     assert _invoke(client, body)["choices"][0]["finish_reason"] == "stop"
 
 
-def test_invoke_stream_streams_tool_call_fragments(client) -> None:
+def test_invoke_stream_streams_tool_call_fragments(client: BaseClient) -> None:
     # Given a streamed request asking for a tool
     request = {"messages": [{"role": "user", "content": "use the tool"}], "tools": [OPENAI_WEATHER_TOOL]}
 
@@ -378,7 +379,7 @@ def test_invoke_stream_streams_tool_call_fragments(client) -> None:
     ],
     ids=["stream-true", "empty-messages", "logit-bias", "model-mismatch"],
 )
-def test_invoke_rejects_invalid_bodies(client, body: dict, message: str) -> None:
+def test_invoke_rejects_invalid_bodies(client: BaseClient, body: dict, message: str) -> None:
     # Given a body Bedrock refuses, When invoked, Then a ValidationException naming the problem
     with pytest.raises(ClientError) as caught:
         _invoke(client, body)
@@ -403,7 +404,7 @@ FAULTS = [
 
 
 @pytest.mark.parametrize(("code", "status"), FAULTS)
-def test_fault_directive_raises_that_exception_on_every_operation(client, code: str, status: int) -> None:
+def test_fault_directive_raises_that_exception_on_every_operation(client: BaseClient, code: str, status: int) -> None:
     # Given a prompt carrying a fault directive
     text = f"hello [fault:{code}]"
     calls = [
@@ -420,7 +421,7 @@ def test_fault_directive_raises_that_exception_on_every_operation(client, code: 
         assert caught.value.response["ResponseMetadata"]["HTTPStatusCode"] == status
 
 
-def test_context_length_fault_uses_bedrocks_too_long_message(client) -> None:
+def test_context_length_fault_uses_bedrocks_too_long_message(client: BaseClient) -> None:
     # Given the context_length directive
     with pytest.raises(ClientError) as caught:
         client.converse(modelId=MODEL, messages=_user("[fault:context_length]"))
@@ -430,7 +431,7 @@ def test_context_length_fault_uses_bedrocks_too_long_message(client) -> None:
     assert "Input is too long" in caught.value.response["Error"]["Message"]
 
 
-def test_midstream_fault_breaks_both_streams_after_they_started(client) -> None:
+def test_midstream_fault_breaks_both_streams_after_they_started(client: BaseClient) -> None:
     # Given the midstream directive on ConverseStream
     received = []
     with pytest.raises(EventStreamError) as caught:
@@ -467,7 +468,7 @@ def test_fault_once_fails_only_the_first_attempt(emu: EmulatorServer) -> None:
     assert caught.value.response["Error"]["Code"] == "ThrottlingException"
 
 
-def test_queued_faults_hit_the_next_calls_then_stop(emu: EmulatorServer, client) -> None:
+def test_queued_faults_hit_the_next_calls_then_stop(emu: EmulatorServer, client: BaseClient) -> None:
     # Given two throttles queued through the admin API
     reply = httpx.post(f"{emu.url}/_emulator/faults", json={"fault": "ThrottlingException", "count": 2})
     assert reply.status_code == 200
@@ -490,7 +491,7 @@ def test_admin_rejects_unknown_fault(emu: EmulatorServer) -> None:
     assert httpx.post(f"{emu.url}/_emulator/faults", json={"fault": "Nope"}).status_code == 400
 
 
-def test_calls_record_operation_model_and_guardrail(emu: EmulatorServer, client) -> None:
+def test_calls_record_operation_model_and_guardrail(emu: EmulatorServer, client: BaseClient) -> None:
     # Given calls on two operations, one with a guardrail
     client.converse(modelId=MODEL, messages=_user("hi"), guardrailConfig=GUARDRAIL)
     _invoke(client, {"messages": [{"role": "user", "content": "hi"}]}, guardrailIdentifier="g1", guardrailVersion="2")
@@ -508,7 +509,7 @@ def test_calls_record_operation_model_and_guardrail(emu: EmulatorServer, client)
     assert httpx.get(f"{emu.url}/_emulator/calls").json()["calls"] == []
 
 
-def test_slow_first_token_delays_the_first_event(client) -> None:
+def test_slow_first_token_delays_the_first_event(client: BaseClient) -> None:
     # Given a slow-first-token directive
     started = time.monotonic()
     stream = client.converse_stream(modelId=MODEL, messages=_user("hi [slow-first-token:0.3]"))["stream"]
@@ -536,7 +537,7 @@ def test_chunk_delay_paces_stream_events() -> None:
 # --- Guardrails -----------------------------------------------------------------------------------------------------
 
 
-def test_converse_guardrail_block_intervenes_with_trace(client) -> None:
+def test_converse_guardrail_block_intervenes_with_trace(client: BaseClient) -> None:
     # Given a guardrail and a prompt it blocks
     response = client.converse(modelId=MODEL, messages=_user("bad [guardrail:block]"), guardrailConfig=GUARDRAIL)
 
@@ -548,7 +549,7 @@ def test_converse_guardrail_block_intervenes_with_trace(client) -> None:
     assert response["trace"]["guardrail"]["inputAssessment"]
 
 
-def test_converse_stream_guardrail_block(client) -> None:
+def test_converse_stream_guardrail_block(client: BaseClient) -> None:
     # Given a guardrail and a blocked prompt on the stream
     events = list(
         client.converse_stream(modelId=MODEL, messages=_user("[guardrail:block]"), guardrailConfig=GUARDRAIL)["stream"]
@@ -561,13 +562,13 @@ def test_converse_stream_guardrail_block(client) -> None:
     assert "guardrail" in events[-1]["metadata"]["trace"]
 
 
-def test_block_directive_without_guardrail_is_answered(client) -> None:
+def test_block_directive_without_guardrail_is_answered(client: BaseClient) -> None:
     # Given no guardrail configured, Then the directive has no effect
     response = client.converse(modelId=MODEL, messages=_user("[guardrail:block]"))
     assert response["stopReason"] == "end_turn"
 
 
-def test_invoke_guardrail_headers_give_action_and_trace(client) -> None:
+def test_invoke_guardrail_headers_give_action_and_trace(client: BaseClient) -> None:
     # Given guardrail headers with trace, on a blocked and an allowed prompt
     headers = {"guardrailIdentifier": "gr123", "guardrailVersion": "1", "trace": "ENABLED"}
     blocked = _invoke(client, {"messages": [{"role": "user", "content": "[guardrail:block]"}]}, **headers)
@@ -581,7 +582,7 @@ def test_invoke_guardrail_headers_give_action_and_trace(client) -> None:
     assert allowed["choices"][0]["message"]["content"].startswith("<reasoning>")
 
 
-def test_invoke_stream_guardrail_block(client) -> None:
+def test_invoke_stream_guardrail_block(client: BaseClient) -> None:
     # Given guardrail headers and a blocked prompt on the stream
     chunks = _invoke_chunks(
         client,
@@ -595,7 +596,7 @@ def test_invoke_stream_guardrail_block(client) -> None:
     assert chunks[-1]["amazon-bedrock-guardrailAction"] == "INTERVENED"
 
 
-def test_apply_guardrail_reports_none_or_intervened(client) -> None:
+def test_apply_guardrail_reports_none_or_intervened(client: BaseClient) -> None:
     # Given a harmless and a blocked text
     def apply(text: str) -> dict:
         return client.apply_guardrail(
@@ -609,7 +610,7 @@ def test_apply_guardrail_reports_none_or_intervened(client) -> None:
     assert blocked["outputs"] == [{"text": "Sorry, the model cannot answer this question. [emulated]"}]
 
 
-def test_reasoning_effort_changes_reasoning_length(client) -> None:
+def test_reasoning_effort_changes_reasoning_length(client: BaseClient) -> None:
     # Given the same prompt at low and high reasoning effort
     def reasoning(effort: str) -> str:
         response = client.converse(
@@ -623,14 +624,14 @@ def test_reasoning_effort_changes_reasoning_length(client) -> None:
     assert len(reasoning("high")) > len(reasoning("low"))
 
 
-def test_invalid_reasoning_effort_is_rejected(client) -> None:
+def test_invalid_reasoning_effort_is_rejected(client: BaseClient) -> None:
     # Given a reasoning_effort gpt-oss does not accept, When sent, Then a ValidationException
     with pytest.raises(ClientError) as caught:
         _invoke(client, {"messages": [{"role": "user", "content": "hi"}], "reasoning_effort": 3})
     assert caught.value.response["Error"]["Code"] == "ValidationException"
 
 
-def test_guardrail_body_config_without_guardrail_headers_is_rejected(client) -> None:
+def test_guardrail_body_config_without_guardrail_headers_is_rejected(client: BaseClient) -> None:
     # Given an InvokeModel body with guardrail config but no guardrail identifier header
     body = {"messages": [{"role": "user", "content": "hi"}], "amazon-bedrock-guardrailConfig": {"tagSuffix": "x"}}
 
@@ -640,7 +641,7 @@ def test_guardrail_body_config_without_guardrail_headers_is_rejected(client) -> 
     assert caught.value.response["Error"]["Code"] == "ValidationException"
 
 
-def test_queued_fault_scoped_to_an_operation_spares_model_calls(emu: EmulatorServer, client) -> None:
+def test_queued_fault_scoped_to_an_operation_spares_model_calls(emu: EmulatorServer, client: BaseClient) -> None:
     # Given a throttle queued for ApplyGuardrail only
     emu.faults.queue("ThrottlingException", 1, operation="ApplyGuardrail")
 
@@ -655,7 +656,7 @@ def test_queued_fault_scoped_to_an_operation_spares_model_calls(emu: EmulatorSer
     assert caught.value.response["Error"]["Code"] == "ThrottlingException"
 
 
-def test_prompt_over_the_context_window_is_too_long(client) -> None:
+def test_prompt_over_the_context_window_is_too_long(client: BaseClient) -> None:
     # Given a prompt of about 130k tokens (over gpt-oss's 128k window)
     huge = "word " * 104_000
 

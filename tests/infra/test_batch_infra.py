@@ -9,7 +9,7 @@ import batch_common
 from moto.events.models import EventPattern
 
 from tests.infra.synthesis import Synth
-from tests.infra.template_helpers import functions_by_name, role_of, role_statements, routes
+from tests.infra.template_helpers import as_list, functions_by_name, role_of, role_statements, routes
 
 BATCH_FUNCTIONS = ("batch-validate", "batch-submit", "batch-check", "batch-collect", "batch-report", "batch-status")
 
@@ -19,10 +19,6 @@ def definition(synth: Synth) -> dict[str, Any]:
     [machine] = synth.of_type("AWS::StepFunctions::StateMachine").values()
     parts = machine["Properties"]["DefinitionString"]["Fn::Join"][1]
     return json.loads("".join(part if isinstance(part, str) else "TOKEN" for part in parts))
-
-
-def as_list(value: object) -> list:
-    return value if isinstance(value, list) else [value]
 
 
 def test_uploads_of_jsonl_under_input_start_the_state_machine(synth: Synth) -> None:

@@ -361,6 +361,26 @@ def test_dashboard_and_alarms_cover_errors_latency_tokens_guardrail_and_throttle
     assert '"MetricName": "Throttles"' in alarms
 
 
+def test_lambda_throttle_alarm_watches_every_gateway_function(synth: Synth) -> None:
+    # Given the alarm summing Lambda throttles
+    alarms = [resource["Properties"] for resource in synth.of_type("AWS::CloudWatch::Alarm").values()]
+    [queries] = [
+        alarm["Metrics"]
+        for alarm in alarms
+        if any(
+            query.get("MetricStat", {}).get("Metric", {}).get("Namespace") == "AWS/Lambda"
+            for query in alarm.get("Metrics", [])
+        )
+    ]
+    watched = {
+        query["MetricStat"]["Metric"]["Dimensions"][0]["Value"]["Ref"] for query in queries if "MetricStat" in query
+    }
+    [expression] = [query["Expression"] for query in queries if "Expression" in query]
+    # Then a throttled API, authorizer or batch function trips it: each one's throttles are in the sum
+    assert watched == {logical_id for logical_id, _ in functions_by_name(synth.resources).values()}
+    assert expression.count("FILL(") == len(watched)
+
+
 def test_deploying_outside_a_gpt_oss_region_is_refused_by_a_template_rule(synth: Synth) -> None:
     # Given the template's rules
     rules = synth.template.to_json()["Rules"]

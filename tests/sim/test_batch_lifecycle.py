@@ -6,6 +6,7 @@ import json
 import time
 
 import batch_check
+import pytest
 from batch_common import STOP_GRACE_HOURS
 
 from tests.sim.conftest import BUCKET, MODEL, Sim, records
@@ -149,7 +150,7 @@ def test_an_expired_job_reports_every_record_as_not_processed(sim: Sim) -> None:
     assert job.request["modelId"] == MODEL
 
 
-def test_a_step_that_fails_for_good_is_reported_not_silent(sim: Sim, monkeypatch) -> None:
+def test_a_step_that_fails_for_good_is_reported_not_silent(sim: Sim, monkeypatch: pytest.MonkeyPatch) -> None:
     # Given Bedrock rejects the job (the model is not available to batch in this account)
     monkeypatch.setattr(sim.emulator.jobs, "models", frozenset({"openai.gpt-oss-20b-1:0"}))
     event = sim.upload(KEY, records(3))
@@ -181,7 +182,9 @@ def test_the_status_api_shows_a_finished_run(sim: Sim) -> None:
     assert [item["id"] for item in json.loads(listing["body"])["data"]] == ["prompts"]
 
 
-def test_a_job_still_running_long_after_its_timeout_is_stopped_and_the_run_reported(sim: Sim, monkeypatch) -> None:
+def test_a_job_still_running_long_after_its_timeout_is_stopped_and_the_run_reported(
+    sim: Sim, monkeypatch: pytest.MonkeyPatch
+) -> None:
     # Given a Bedrock job that never ends on its own
     monkeypatch.setattr(sim.emulator.jobs, "polls_per_state", 10**9)
     # And a clock on which the job was submitted one hour past its Bedrock timeout plus the stop grace period
@@ -203,7 +206,7 @@ def test_a_job_still_running_long_after_its_timeout_is_stopped_and_the_run_repor
     assert sim.json("status/prompts.json")["state"] == "stopped"
 
 
-def test_a_run_that_breaks_while_its_job_runs_stops_the_job(sim: Sim, monkeypatch) -> None:
+def test_a_run_that_breaks_while_its_job_runs_stops_the_job(sim: Sim, monkeypatch: pytest.MonkeyPatch) -> None:
     # Given a job that is running, and Bedrock refusing the poll step's GetModelInvocationJob for good
     monkeypatch.setattr(sim.emulator.jobs, "polls_per_state", 10**9)
     sim.fault("GetModelInvocationJob", "AccessDeniedException")
@@ -222,7 +225,7 @@ def test_a_run_that_breaks_while_its_job_runs_stops_the_job(sim: Sim, monkeypatc
 
 
 def test_a_second_file_with_the_name_of_a_running_run_is_refused_then_runs_once_that_run_has_ended(
-    sim: Sim, monkeypatch
+    sim: Sim, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     # Given a run of input/gpt-oss-120b/prompts.jsonl whose Bedrock job is running
     monkeypatch.setattr(sim.emulator.jobs, "polls_per_state", 10**9)

@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 from collections.abc import AsyncIterator, Callable, Iterator
+from functools import partial
 from typing import Any
 
+from anyio import to_thread
 from botocore.exceptions import (
     ClientError,
     ConnectTimeoutError,
@@ -14,7 +16,6 @@ from botocore.exceptions import (
     ReadTimeoutError,
 )
 from gptoss.errors import GatewayError, from_bedrock_error, invalid_request
-from starlette.concurrency import run_in_threadpool
 
 _END = object()
 
@@ -40,7 +41,7 @@ def to_gateway_error(exc: Exception) -> GatewayError | None:
 async def call(operation: Callable[..., dict[str, Any]], **kwargs: Any) -> dict[str, Any]:
     """Run one blocking Bedrock call off the event loop."""
     try:
-        return await run_in_threadpool(operation, **kwargs)
+        return await to_thread.run_sync(partial(operation, **kwargs))
     except Exception as exc:
         error = to_gateway_error(exc)
         if error is None:
@@ -68,7 +69,7 @@ class EventStream:
             return cls(events, raw, next(events, _END))
 
         try:
-            return await run_in_threadpool(_open)
+            return await to_thread.run_sync(_open)
         except Exception as exc:
             error = to_gateway_error(exc)
             if error is None:
@@ -81,7 +82,7 @@ class EventStream:
         yield self._first  # type: ignore[misc]
         while True:
             try:
-                event = await run_in_threadpool(next, self._events, _END)
+                event = await to_thread.run_sync(next, self._events, _END)
             except Exception as exc:
                 error = to_gateway_error(exc)
                 if error is None:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from collections.abc import AsyncIterator, Awaitable, Callable
 from typing import Any
 
@@ -12,6 +13,8 @@ from starlette.responses import Response, StreamingResponse
 from gateway.http import error_response, internal_error
 from gateway.observability import RequestRecord, logger
 
+CLIENT_CLOSED = 499  # logged status of a stream whose client went away (nginx's convention)
+
 
 async def sse_body(
     record: RequestRecord,
@@ -20,30 +23,65 @@ async def sse_body(
     close: Callable[[], None],
     usage: Callable[[], dict[str, Any] | None],
 ) -> AsyncIterator[bytes]:
-    """SSE events for `chunks`, then `[DONE]`; the request is logged and measured (with `usage()`) at the end."""
+    """SSE events for `chunks`, then `[DONE]`; the request is logged and measured (with `usage()`) at the end.
+
+    Whatever fails while the client is listening, the stream ends with an error event and `[DONE]`, never mid-way.
+    Only cancellation (Starlette cancels the body when the client disconnects) ends it early, logged as 499.
+    The log line and metrics are written after `[DONE]` but before the response's final (empty) chunk, so the
+    Lambda Web Adapter keeps the invocation open until they are out: work after the last byte is not safe there,
+    the execution environment may be frozen at once.
+    """
     status = 200
     try:
-        async for chunk in chunks:
-            guardrail = chunk.get("guardrail")
-            if isinstance(guardrail, dict):
-                record.guardrail_action = guardrail.get("action")
-            record.mark_first_chunk()
-            yield sse_data(chunk)
+        try:
+            async for chunk in chunks:
+                guardrail = chunk.get("guardrail")
+                if isinstance(guardrail, dict):
+                    record.guardrail_action = guardrail.get("action")
+                record.mark_first_chunk()
+                yield sse_data(chunk)
+        except GatewayError as error:
+            status = error.status
+            record.error = {"type": error.type, "code": error.code, "message": error.message}
+            yield _error_event(error)
+        except Exception:
+            status = 500
+            logger.exception("stream failed", extra={"request_id": record.request_id})
+            yield _error_event(internal_error())
         yield DONE
-    except GatewayError as error:
-        status = error.status
-        record.error = {"type": error.type, "code": error.code, "message": error.message}
-        yield sse_error(error)
-        yield DONE
-    except Exception:
-        status = 500
-        logger.exception("stream failed", extra={"request_id": record.request_id})
-        yield sse_error(internal_error())
-        yield DONE
+    except BaseException:
+        status = CLIENT_CLOSED
+        record.error = {"type": "client_closed", "code": None, "message": "the client went away mid-stream"}
+        raise
     finally:
+        _settle(record, status, close, usage)
+
+
+def _error_event(error: GatewayError) -> bytes:
+    """The SSE error event; a message UTF-8 cannot carry (a lone surrogate echoed back) is sent \\u-escaped."""
+    try:
+        return sse_error(error)
+    except UnicodeEncodeError:
+        return b"data: " + json.dumps(error.to_body(), separators=(",", ":")).encode("ascii") + b"\n\n"
+
+
+def _settle(
+    record: RequestRecord, status: int, close: Callable[[], None], usage: Callable[[], dict[str, Any] | None]
+) -> None:
+    """Release the Bedrock stream, then log and measure; a failure here is logged, never raised into the response."""
+    try:
         close()
         record.record_usage(usage())
+    except Exception:
+        logger.exception("stream cleanup failed", extra={"request_id": record.request_id})
+    _finish(record, status)
+
+
+def _finish(record: RequestRecord, status: int) -> None:
+    try:
         record.finish(status)
+    except Exception:
+        logger.exception("request accounting failed", extra={"request_id": record.request_id})
 
 
 async def respond(record: RequestRecord, work: Callable[[], Awaitable[Response]]) -> Response:
@@ -52,12 +90,12 @@ async def respond(record: RequestRecord, work: Callable[[], Awaitable[Response]]
         response = await work()
     except GatewayError as error:
         record.error = {"type": error.type, "code": error.code, "message": error.message}
-        record.finish(error.status)
+        _finish(record, error.status)
         return error_response(error)
     except Exception:
         logger.exception("request failed", extra={"request_id": record.request_id, "route": record.route})
-        record.finish(500)
+        _finish(record, 500)
         return error_response(internal_error())
     if not isinstance(response, StreamingResponse):
-        record.finish(response.status_code)
+        _finish(record, response.status_code)
     return response

@@ -59,7 +59,8 @@ async def read_json(request: Request, max_bytes: int) -> object:
     if not raw.strip():
         raise invalid_request("The request body is empty; send a JSON object.")
     try:
-        body = json.loads(raw)
+        # Strict UTF-8 first: json.loads(bytes) would let an encoded surrogate (b"\xed\xa0\x80") through unchecked.
+        body = json.loads(raw.decode("utf-8-sig"))
     except (ValueError, UnicodeDecodeError) as exc:
         raise invalid_request(f"The request body is not valid JSON: {exc}.", code="invalid_json") from None
     if b"\\u" in raw:  # only escapes can smuggle in lone surrogates, which no UTF-8 consumer accepts

@@ -116,4 +116,6 @@ def _emit_metrics(record: RequestRecord, model: str, status: int, latency_ms: fl
         _metrics.add_dimension(name="route", value=record.route)
         _metrics.add_dimension(name="status", value=str(status))
         _metrics.add_metric(name="Errors", unit=MetricUnit.Count, value=1)
+        if status == 429:  # only Bedrock's ThrottlingException / ServiceQuotaExceededException answer 429
+            _metrics.add_metric(name="Throttles", unit=MetricUnit.Count, value=1)
         _metrics.flush_metrics()

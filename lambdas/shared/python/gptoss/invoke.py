@@ -16,7 +16,6 @@ top-level `guardrail` field (`{"action", "trace"}`), with `finish_reason: "conte
 
 from __future__ import annotations
 
-import copy
 import time
 from typing import Any
 
@@ -34,16 +33,26 @@ METRICS_KEY = "amazon-bedrock-invocationMetrics"
 
 
 def to_invoke_body(request: Json, model_id: str, *, stream: bool) -> Json:
-    """The InvokeModel(WithResponseStream) JSON body for a validated OpenAI chat request."""
-    body = copy.deepcopy(request)
+    """The InvokeModel(WithResponseStream) JSON body for a validated OpenAI chat request.
+
+    `request` is not modified: only the top level and the assistant messages that lose `reasoning_content` are
+    copied (shallowly), the rest is shared with it (the body is serialised right away).
+    """
+    body = dict(request)
     body["model"] = model_id
     body["stream"] = stream
     if not stream:
         body.pop("stream_options", None)
-    for message in body.get("messages", []):
-        if isinstance(message, dict) and message.get("role") == "assistant":
-            message.pop("reasoning_content", None)
+    messages = body.get("messages")
+    if isinstance(messages, list):
+        body["messages"] = [_without_reasoning(message) for message in messages]
     return body
+
+
+def _without_reasoning(message: object) -> object:
+    if isinstance(message, dict) and message.get("role") == "assistant" and "reasoning_content" in message:
+        return {key: value for key, value in message.items() if key != "reasoning_content"}
+    return message
 
 
 def _guardrail_trace(trace: object) -> Json | None:
