@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -13,6 +14,15 @@ from moto import mock_aws
 from local import cli
 
 BUCKET = "cli-bucket"
+
+
+@pytest.fixture
+def s3() -> Iterator[Any]:
+    """A moto S3 client with the bucket the CLI uploads to."""
+    with mock_aws():
+        client = boto3.client("s3", region_name="us-west-2")
+        client.create_bucket(Bucket=BUCKET, CreateBucketConfiguration={"LocationConstraint": "us-west-2"})
+        yield client
 
 
 def write_file(path: Path, count: int, *, broken_line: int | None = None) -> Path:
@@ -59,51 +69,48 @@ def test_validate_rejects_an_unknown_model_and_a_missing_file(tmp_path: Path) ->
 
 
 def test_submit_wait_uploads_follows_progress_and_downloads_results(
-    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+    s3: Any, tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
     # Given a valid file and a bucket the pipeline works in
     path = write_file(tmp_path / "daily.jsonl", 4)
-    with mock_aws():
-        s3 = boto3.client("s3", region_name="us-west-2")
-        s3.create_bucket(Bucket=BUCKET, CreateBucketConfiguration={"LocationConstraint": "us-west-2"})
-        polls: list[str] = []
+    polls: list[str] = []
 
-        def pipeline(_seconds: float) -> None:
-            """Stands in for the state machine between two polls: progress, then results."""
-            etag = s3.head_object(Bucket=BUCKET, Key="input/gpt-oss-120b/daily.jsonl")["ETag"].strip('"')
-            state = "in_progress" if not polls else "completed"
-            polls.append(state)
-            status: dict[str, Any] = {"id": "daily", "etag": etag, "state": state, "records": {"total": 4}}
-            status["records"]["processed"] = 2 if state == "in_progress" else 4
-            if state == "completed":
-                for part in ("summary.json", "succeeded.jsonl", "failed.jsonl"):
-                    s3.put_object(Bucket=BUCKET, Key=f"results/daily/{part}", Body=b"{}\n")
-                status["results"] = {
-                    part: f"s3://{BUCKET}/results/daily/{part}"
-                    for part in ("summary.json", "succeeded.jsonl", "failed.jsonl")
-                }
-                status["records"] |= {"succeeded": 4, "failed": 0}
-            s3.put_object(Bucket=BUCKET, Key="status/daily.json", Body=json.dumps(status).encode())
+    def pipeline(_seconds: float) -> None:
+        """Stands in for the state machine between two polls: progress, then results."""
+        etag = s3.head_object(Bucket=BUCKET, Key="input/gpt-oss-120b/daily.jsonl")["ETag"].strip('"')
+        state = "in_progress" if not polls else "completed"
+        polls.append(state)
+        status: dict[str, Any] = {"id": "daily", "etag": etag, "state": state, "records": {"total": 4}}
+        status["records"]["processed"] = 2 if state == "in_progress" else 4
+        if state == "completed":
+            for part in ("summary.json", "succeeded.jsonl", "failed.jsonl"):
+                s3.put_object(Bucket=BUCKET, Key=f"results/daily/{part}", Body=b"{}\n")
+            status["results"] = {
+                part: f"s3://{BUCKET}/results/daily/{part}"
+                for part in ("summary.json", "succeeded.jsonl", "failed.jsonl")
+            }
+            status["records"] |= {"succeeded": 4, "failed": 0}
+        s3.put_object(Bucket=BUCKET, Key="status/daily.json", Body=json.dumps(status).encode())
 
-        args = cli.build_parser().parse_args(
-            [
-                "batch",
-                "submit",
-                str(path),
-                "--bucket",
-                BUCKET,
-                "--wait",
-                "--min-records",
-                "1",
-                "--output",
-                str(tmp_path / "out"),
-            ]
-        )
-        # When it is submitted with --wait
-        code = cli.cmd_submit(args, session=boto3.session.Session(region_name="us-west-2"), sleep=pipeline)
-        # Then the file landed under the model's folder, the run was followed to its end, and results were saved
-        assert code == 0
-        assert s3.head_object(Bucket=BUCKET, Key="input/gpt-oss-120b/daily.jsonl")["ContentLength"] > 0
+    args = cli.build_parser().parse_args(
+        [
+            "batch",
+            "submit",
+            str(path),
+            "--bucket",
+            BUCKET,
+            "--wait",
+            "--min-records",
+            "1",
+            "--output",
+            str(tmp_path / "out"),
+        ]
+    )
+    # When it is submitted with --wait
+    code = cli.cmd_submit(args, session=boto3.session.Session(region_name="us-west-2"), sleep=pipeline)
+    # Then the file landed under the model's folder, the run was followed to its end, and results were saved
+    assert code == 0
+    assert s3.head_object(Bucket=BUCKET, Key="input/gpt-oss-120b/daily.jsonl")["ContentLength"] > 0
     assert polls == ["in_progress", "completed"]
     assert sorted(p.name for p in (tmp_path / "out").iterdir()) == ["failed.jsonl", "succeeded.jsonl", "summary.json"]
     assert "daily: completed (4 succeeded, 0 failed)" in capsys.readouterr().out
@@ -120,28 +127,25 @@ def test_submit_refuses_an_invalid_file(tmp_path: Path, capsys: pytest.CaptureFi
 
 
 def test_submit_wait_stops_with_the_report_when_the_name_is_held_by_a_running_run(
-    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+    s3: Any, tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
     # Given a bucket where a run named "daily" (another file) is in progress
     path = write_file(tmp_path / "daily.jsonl", 4)
-    with mock_aws():
-        s3 = boto3.client("s3", region_name="us-west-2")
-        s3.create_bucket(Bucket=BUCKET, CreateBucketConfiguration={"LocationConstraint": "us-west-2"})
-        running = {"id": "daily", "etag": "other", "state": "in_progress", "file": "s3://b/input/daily.jsonl"}
-        s3.put_object(Bucket=BUCKET, Key="status/daily.json", Body=json.dumps(running).encode())
+    running = {"id": "daily", "etag": "other", "state": "in_progress", "file": "s3://b/input/daily.jsonl"}
+    s3.put_object(Bucket=BUCKET, Key="status/daily.json", Body=json.dumps(running).encode())
 
-        def pipeline(_seconds: float) -> None:
-            """Stands in for the validate step refusing this upload."""
-            etag = s3.head_object(Bucket=BUCKET, Key="input/gpt-oss-120b/daily.jsonl")["ETag"].strip('"')
-            refusal = {"id": "daily", "etag": etag, "state": "conflict", "message": "not started: 'daily' is busy"}
-            s3.put_object(Bucket=BUCKET, Key="errors/daily.json", Body=json.dumps(refusal).encode())
+    def pipeline(_seconds: float) -> None:
+        """Stands in for the validate step refusing this upload."""
+        etag = s3.head_object(Bucket=BUCKET, Key="input/gpt-oss-120b/daily.jsonl")["ETag"].strip('"')
+        refusal = {"id": "daily", "etag": etag, "state": "conflict", "message": "not started: 'daily' is busy"}
+        s3.put_object(Bucket=BUCKET, Key="errors/daily.json", Body=json.dumps(refusal).encode())
 
-        output = ["--output", str(tmp_path / "out")]
-        args = cli.build_parser().parse_args(
-            ["batch", "submit", str(path), "--bucket", BUCKET, "--wait", "--min-records", "1", *output]
-        )
-        # When it is submitted with --wait
-        code = cli.cmd_submit(args, session=boto3.session.Session(region_name="us-west-2"), sleep=pipeline)
+    output = ["--output", str(tmp_path / "out")]
+    args = cli.build_parser().parse_args(
+        ["batch", "submit", str(path), "--bucket", BUCKET, "--wait", "--min-records", "1", *output]
+    )
+    # When it is submitted with --wait
+    code = cli.cmd_submit(args, session=boto3.session.Session(region_name="us-west-2"), sleep=pipeline)
     # Then the command ends (exit 1) with the refusal, saved next to where results would be
     assert code == 1
     out = capsys.readouterr().out

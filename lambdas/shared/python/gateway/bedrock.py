@@ -15,7 +15,7 @@ from botocore.exceptions import (
     ParamValidationError,
     ReadTimeoutError,
 )
-from gptoss.errors import GatewayError, from_bedrock_error, invalid_request
+from gptoss.errors import GatewayError, from_bedrock_error
 
 _END = object()
 
@@ -27,8 +27,8 @@ def to_gateway_error(exc: Exception) -> GatewayError | None:
     if isinstance(exc, ClientError):
         error = exc.response.get("Error", {})
         return from_bedrock_error(str(error.get("Code", "")), str(error.get("Message", "")))
-    if isinstance(exc, ParamValidationError):
-        return invalid_request(str(exc).replace("\n", " ").strip())
+    if isinstance(exc, ParamValidationError):  # botocore's message quotes the offending values
+        return GatewayError(400, str(exc).replace("\n", " ").strip(), quotes_request=True)
     if isinstance(exc, ReadTimeoutError):
         return from_bedrock_error("ModelTimeoutException", "Bedrock did not answer within the read timeout.")
     if isinstance(exc, ConnectTimeoutError | EndpointConnectionError):

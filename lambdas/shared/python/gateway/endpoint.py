@@ -42,7 +42,7 @@ async def sse_body(
                 yield sse_data(chunk)
         except GatewayError as error:
             status = error.status
-            record.error = {"type": error.type, "code": error.code, "message": error.message}
+            record.record_error(error)
             yield _error_event(error)
         except Exception:
             status = 500
@@ -89,7 +89,7 @@ async def respond(record: RequestRecord, work: Callable[[], Awaitable[Response]]
     try:
         response = await work()
     except GatewayError as error:
-        record.error = {"type": error.type, "code": error.code, "message": error.message}
+        record.record_error(error)
         _finish(record, error.status)
         return error_response(error)
     except Exception:

@@ -12,6 +12,7 @@ from dataclasses import dataclass, field
 from aws_lambda_powertools import Logger
 from aws_lambda_powertools.metrics import EphemeralMetrics, MetricUnit
 from aws_lambda_powertools.metrics.functions import is_metrics_disabled
+from gptoss.errors import GatewayError
 
 SERVICE = os.environ.get("POWERTOOLS_SERVICE_NAME", "gpt-oss-gateway")
 logger = Logger(service=SERVICE)
@@ -67,6 +68,13 @@ class RequestRecord:
             self.input_tokens = prompt
         if isinstance(completion, int):
             self.output_tokens = completion
+
+    def record_error(self, error: GatewayError) -> None:
+        """Note the error answered; a message that may quote the request (prompt text) is kept only with LOG_PROMPTS."""
+        message = error.message
+        if error.quotes_request and not self.log_prompts:
+            message = "(withheld: it may quote the request; set LOG_PROMPTS=true to log it)"
+        self.error = {"type": error.type, "code": error.code, "param": error.param, "message": message}
 
     def log_payload(self, kind: str, payload: object) -> None:
         """Log a prompt or completion, only when LOG_PROMPTS=true."""

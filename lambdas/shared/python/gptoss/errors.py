@@ -6,6 +6,7 @@ their own exception classes (`BadRequestError`, `RateLimitError`, ...). Messages
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from typing import Any
 
 CONTEXT_LENGTH_MARKERS: tuple[str, ...] = (
@@ -29,6 +30,7 @@ class GatewayError(Exception):
     param: str | None
     code: str | None
     headers: dict[str, str]
+    quotes_request: bool  # the message may quote the caller's request (e.g. prompt text): not for logs
 
     def __init__(
         self,
@@ -39,6 +41,7 @@ class GatewayError(Exception):
         param: str | None = None,
         code: str | None = None,
         headers: dict[str, str] | None = None,
+        quotes_request: bool = False,
     ) -> None:
         super().__init__(message)
         self.status = status
@@ -47,6 +50,7 @@ class GatewayError(Exception):
         self.param = param
         self.code = code
         self.headers = dict(headers or {})
+        self.quotes_request = quotes_request
 
     def to_body(self) -> dict[str, Any]:
         return {"error": {"message": self.message, "type": self.type, "param": self.param, "code": self.code}}
@@ -82,57 +86,70 @@ def _normalise_code(error_code: str) -> str:
     return error_code[:1].upper() + error_code[1:] if error_code else error_code
 
 
-def _with_detail(summary: str, message: str) -> str:
-    detail = message.strip()
-    return f"{summary}: {detail}" if detail else summary
+@dataclass(frozen=True)
+class _Mapped:
+    """How one Bedrock exception reaches the caller: status, a summary put before Bedrock's message, type and code."""
+
+    status: int
+    summary: str
+    type: str = "api_error"
+    code: str | None = None
+    param: str | None = None
+    retry_after: bool = False
+
+
+_BEDROCK_ERRORS: dict[str, _Mapped] = {
+    "ValidationException": _Mapped(400, "Invalid request", type="invalid_request_error"),
+    "ThrottlingException": _Mapped(
+        429, "Rate limit reached, retry shortly", type="rate_limit_error", code="rate_limit_exceeded", retry_after=True
+    ),
+    "ServiceQuotaExceededException": _Mapped(
+        429, "Quota exceeded", type="insufficient_quota", code="insufficient_quota", retry_after=True
+    ),
+    "AccessDeniedException": _Mapped(403, "Access denied", type="permission_error"),
+    "ResourceNotFoundException": _Mapped(
+        404, "Model not found", type="invalid_request_error", code="model_not_found", param="model"
+    ),
+    "ModelTimeoutException": _Mapped(504, "The model timed out", code="timeout"),
+    "ModelNotReadyException": _Mapped(
+        503, "The model is temporarily unavailable", code="service_unavailable", retry_after=True
+    ),
+    "ServiceUnavailableException": _Mapped(
+        503, "The model is temporarily unavailable", code="service_unavailable", retry_after=True
+    ),
+    "ModelErrorException": _Mapped(502, "The model returned an error", code="model_error"),
+    "ModelStreamErrorException": _Mapped(502, "The model returned an error", code="model_error"),
+    "InternalServerException": _Mapped(500, "Upstream internal error"),
+}
+_CONTEXT_LENGTH = _Mapped(
+    400,
+    "The request exceeds the model's context window",
+    type="invalid_request_error",
+    code="context_length_exceeded",
+    param="messages",
+)
 
 
 def from_bedrock_error(error_code: str, message: str) -> GatewayError:
-    """Map a Bedrock runtime exception (ClientError code or stream exception name) to an OpenAI-style error."""
+    """Map a Bedrock runtime exception (ClientError code or stream exception name) to an OpenAI-style error.
+
+    Bedrock's own message follows the summary. A validation message may quote the request, so it is marked
+    `quotes_request` (request logs leave it out unless LOG_PROMPTS).
+    """
     code = _normalise_code(error_code)
-    if code == "ValidationException":
-        if is_context_length_message(message):
-            return GatewayError(
-                400,
-                _with_detail("The request exceeds the model's context window", message),
-                param="messages",
-                code="context_length_exceeded",
-            )
-        return GatewayError(400, _with_detail("Invalid request", message))
-    if code == "ThrottlingException":
-        return GatewayError(
-            429,
-            _with_detail("Rate limit reached, retry shortly", message),
-            type="rate_limit_error",
-            code="rate_limit_exceeded",
-            headers={"Retry-After": "1"},
-        )
-    if code == "ServiceQuotaExceededException":
-        return GatewayError(
-            429,
-            _with_detail("Quota exceeded", message),
-            type="insufficient_quota",
-            code="insufficient_quota",
-            headers={"Retry-After": "1"},
-        )
-    if code == "AccessDeniedException":
-        return GatewayError(403, _with_detail("Access denied", message), type="permission_error")
-    if code == "ResourceNotFoundException":
-        return GatewayError(404, _with_detail("Model not found", message), param="model", code="model_not_found")
-    if code == "ModelTimeoutException":
-        return GatewayError(504, _with_detail("The model timed out", message), type="api_error", code="timeout")
-    if code in ("ModelNotReadyException", "ServiceUnavailableException"):
-        return GatewayError(
-            503,
-            _with_detail("The model is temporarily unavailable", message),
-            type="api_error",
-            code="service_unavailable",
-            headers={"Retry-After": "1"},
-        )
-    if code in ("ModelErrorException", "ModelStreamErrorException"):
-        return GatewayError(
-            502, _with_detail("The model returned an error", message), type="api_error", code="model_error"
-        )
-    if code == "InternalServerException":
-        return GatewayError(500, _with_detail("Upstream internal error", message), type="api_error")
-    return GatewayError(502, "upstream error", type="api_error")
+    mapped = _BEDROCK_ERRORS.get(code)
+    if mapped is None:
+        return GatewayError(502, "upstream error", type="api_error")
+    validation = code == "ValidationException"
+    if validation and is_context_length_message(message):
+        mapped = _CONTEXT_LENGTH
+    detail = message.strip()
+    return GatewayError(
+        mapped.status,
+        f"{mapped.summary}: {detail}" if detail else mapped.summary,
+        type=mapped.type,
+        param=mapped.param,
+        code=mapped.code,
+        headers={"Retry-After": "1"} if mapped.retry_after else None,
+        quotes_request=validation,
+    )
