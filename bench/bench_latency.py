@@ -22,6 +22,7 @@ import tempfile
 import time
 from collections.abc import Callable, Iterator
 from contextlib import ExitStack, contextmanager
+from functools import partial
 from pathlib import Path
 from typing import IO
 
@@ -194,6 +195,14 @@ def _report(label: str, direct_ms: list[float], gateway_ms: list[float], in_app_
     )
 
 
+def _figure(label: str, direct: Callable[[], float], gateway: Callable[[], float], log: ServerLog, key: str) -> None:
+    """Measure and print one row; `key` is the app's log field that splits the gateway's time."""
+    log.take(key)
+    direct_ms, gateway_ms = _measure(direct, gateway)
+    time.sleep(0.2)  # let the app's last log lines reach its log file before reading them
+    _report(label, direct_ms, gateway_ms, log.take(key)[-REQUESTS:])
+
+
 def main() -> None:
     env = {
         **os.environ,
@@ -231,7 +240,6 @@ def main() -> None:
         stack.callback(converse.close)
         invoke_body = json.dumps({**CHAT_REQUEST, "stream": False}).encode()
         stream_body = json.dumps({**CHAT_REQUEST, "stream": True}).encode()
-        chat_path, converse_path = "/v1/chat/completions", "/converse/v1/chat/completions"
 
         def direct_invoke() -> None:
             bedrock.invoke_model(modelId=MODEL, body=invoke_body, contentType="application/json")["body"].read()
@@ -245,45 +253,19 @@ def main() -> None:
         def direct_converse_stream() -> Iterator[object]:
             return iter(bedrock.converse_stream(**CONVERSE_KWARGS)["stream"])
 
-        figures = [
-            (
-                "InvokeModel, full response",
-                _full(direct_invoke),
-                _full(lambda: chat.post(chat_path, invoke_body)),
-                chat_log,
-                "latency_ms",
-            ),
-            (
-                "InvokeModel stream, first chunk",
-                _first(direct_invoke_stream),
-                _first(lambda: chat.stream(chat_path, stream_body)),
-                chat_log,
-                "first_chunk_ms",
-            ),
-            (
-                "Converse, full response",
-                _full(direct_converse),
-                _full(lambda: converse.post(converse_path, invoke_body)),
-                converse_log,
-                "latency_ms",
-            ),
-            (
-                "ConverseStream, first chunk",
-                _first(direct_converse_stream),
-                _first(lambda: converse.stream(converse_path, stream_body)),
-                converse_log,
-                "first_chunk_ms",
-            ),
-        ]
         print(
             f"{REQUESTS} requests per side and figure after {WARMUP} warm-up, alternating; emulator chunk_delay 0;"
             " loopback"
         )
-        for label, direct, gateway, log, key in figures:
-            log.take(key)
-            direct_ms, gateway_ms = _measure(direct, gateway)
-            time.sleep(0.2)  # the app logs a stream's line after its last byte
-            _report(label, direct_ms, gateway_ms, log.take(key)[-REQUESTS:])
+        chat_route = (chat, "/v1/chat/completions", chat_log)
+        converse_route = (converse, "/converse/v1/chat/completions", converse_log)
+        for name, stream_name, direct, open_direct, (app, path, log) in [
+            ("InvokeModel", "InvokeModel stream", direct_invoke, direct_invoke_stream, chat_route),
+            ("Converse", "ConverseStream", direct_converse, direct_converse_stream, converse_route),
+        ]:
+            gateway, open_gateway = partial(app.post, path, invoke_body), partial(app.stream, path, stream_body)
+            _figure(f"{name}, full response", _full(direct), _full(gateway), log, "latency_ms")
+            _figure(f"{stream_name}, first chunk", _first(open_direct), _first(open_gateway), log, "first_chunk_ms")
         print(f"RSS after warm-up: chat app {_rss_mb(chat_pid):.1f} MB, converse app {_rss_mb(converse_pid):.1f} MB")
 
 

@@ -2,9 +2,9 @@
 
 from __future__ import annotations
 
-import functools
 import io
 import json
+import logging
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from typing import Any
@@ -13,7 +13,8 @@ import pytest
 from botocore.client import BaseClient
 from botocore.response import StreamingBody
 from botocore.stub import Stubber
-from gateway.aws import new_client
+from gateway.aws import client as aws_client
+from gateway.observability import logger
 from gateway.settings import Settings
 from gptoss.guardrail import GuardrailConfig
 from gptoss.models import GPT_OSS_20B, GPT_OSS_120B
@@ -42,10 +43,9 @@ ERROR_CASES: list[tuple[str, int, str, int, str, str | None]] = [
 ]  # fmt: skip
 
 
-@functools.cache
 def bedrock_client(function: str) -> BaseClient:
     """A bedrock-runtime client as the function builds it (same config and user agent), for Stubber tests only."""
-    return new_client("bedrock-runtime", function=function, max_attempts=2)
+    return aws_client("bedrock-runtime", function=function, max_attempts=2)
 
 
 @contextmanager
@@ -62,6 +62,55 @@ def stubbed(
 def invoke_body(payload: dict[str, Any]) -> StreamingBody:
     raw = json.dumps(payload).encode()
     return StreamingBody(io.BytesIO(raw), len(raw))
+
+
+def bedrock_completion(content: str, *, finish_reason: str = "stop", **extra: Any) -> dict[str, Any]:
+    """An InvokeModel response body as gpt-oss on Bedrock writes it."""
+    return {
+        "id": "chatcmpl-bedrock",
+        "object": "chat.completion",
+        "created": 1754400000,
+        "model": GPT_OSS_20B,
+        "choices": [{"index": 0, "message": {"role": "assistant", "content": content}, "finish_reason": finish_reason}],
+        "usage": {"prompt_tokens": 10, "completion_tokens": 6, "total_tokens": 16},
+        **extra,
+    }
+
+
+def invoke_response(payload: dict[str, Any]) -> dict[str, Any]:
+    """A stubbed InvokeModel response carrying `payload` as its body."""
+    return {"body": invoke_body(payload), "contentType": "application/json"}
+
+
+def converse_reply(text: str = "Hi there", *, reasoning: str = "The user greets me.", **extra: Any) -> dict[str, Any]:
+    """A Converse response as gpt-oss on Bedrock answers: a reasoning block, then the text."""
+    return {
+        "output": {
+            "message": {
+                "role": "assistant",
+                "content": [{"reasoningContent": {"reasoningText": {"text": reasoning}}}, {"text": text}],
+            }
+        },
+        "stopReason": "end_turn",
+        "usage": {"inputTokens": 12, "outputTokens": 7, "totalTokens": 19},
+        "metrics": {"latencyMs": 42},
+        **extra,
+    }
+
+
+@contextmanager
+def request_logs() -> Iterator[list[dict[str, Any]]]:
+    """The gateway's structured log lines (JSON-decoded) written while inside the block."""
+    stream = io.StringIO()
+    handler = logging.StreamHandler(stream)
+    handler.setFormatter(logger.registered_formatter)
+    lines: list[dict[str, Any]] = []
+    logger.addHandler(handler)
+    try:
+        yield lines
+    finally:
+        logger.removeHandler(handler)
+        lines.extend(json.loads(line) for line in stream.getvalue().splitlines())
 
 
 @contextmanager

@@ -12,32 +12,16 @@ from gptoss.models import GPT_OSS_20B, GPT_OSS_120B
 
 from tests.api_contract import assert_openai_error, assert_schema
 from tests.functions.api_helpers import (
-    ERROR_CASES,
     HELLO,
     ONLY_20B,
     SETTINGS,
+    bedrock_completion,
     capture_params,
-    invoke_body,
+    invoke_response,
     stubbed,
 )
 
 ROUTE = "/v1/chat/completions"
-
-
-def bedrock_completion(content: str, *, finish_reason: str = "stop", **extra: Any) -> dict[str, Any]:
-    return {
-        "id": "chatcmpl-bedrock",
-        "object": "chat.completion",
-        "created": 1754400000,
-        "model": GPT_OSS_20B,
-        "choices": [{"index": 0, "message": {"role": "assistant", "content": content}, "finish_reason": finish_reason}],
-        "usage": {"prompt_tokens": 10, "completion_tokens": 6, "total_tokens": 16},
-        **extra,
-    }
-
-
-def invoke_response(payload: dict[str, Any]) -> dict[str, Any]:
-    return {"body": invoke_body(payload), "contentType": "application/json"}
 
 
 GUARDED_CALL = {
@@ -110,21 +94,6 @@ def test_no_guardrail_configured_sends_no_guardrail_parameters() -> None:
     # Then the call carried no guardrail parameters and no guardrail header comes back
     assert response.status_code == 200, response.text
     assert "x-gptoss-guardrail-action" not in response.headers
-
-
-@pytest.mark.parametrize(("bedrock_code", "bedrock_status", "message", "status", "type_", "code"), ERROR_CASES)
-def test_bedrock_errors_become_openai_errors(
-    bedrock_code: str, bedrock_status: int, message: str, status: int, type_: str, code: str | None
-) -> None:
-    # Given InvokeModel fails with a Bedrock exception
-    with stubbed(create_app, "chat") as (http, stubber):
-        stubber.add_client_error("invoke_model", bedrock_code, message, bedrock_status)
-        # When the client asks
-        response = http.post(ROUTE, json=HELLO)
-    # Then it gets the matching OpenAI error object (Retry-After on 429)
-    assert_openai_error(response, status, type=type_, code=code)
-    if status == 429:
-        assert response.headers["retry-after"] == "1"
 
 
 @pytest.mark.parametrize(

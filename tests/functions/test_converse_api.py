@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-from typing import Any
 
 import pytest
 from botocore.stub import Stubber
@@ -12,25 +11,10 @@ from gptoss.models import GPT_OSS_20B, GPT_OSS_120B
 from starlette.testclient import TestClient
 
 from tests.api_contract import assert_openai_error, assert_schema
-from tests.functions.api_helpers import ERROR_CASES, HELLO, ONLY_20B, bedrock_client, stubbed
+from tests.functions.api_helpers import HELLO, ONLY_20B, bedrock_client, converse_reply, stubbed
 
 ROUTE = "/converse/v1/chat/completions"
 GUARDRAIL_CONFIG = {"guardrailIdentifier": "gr-test123", "guardrailVersion": "3", "trace": "enabled"}
-
-
-def converse_reply(text: str = "Hi there", *, reasoning: str = "The user greets me.", **extra: Any) -> dict[str, Any]:
-    return {
-        "output": {
-            "message": {
-                "role": "assistant",
-                "content": [{"reasoningContent": {"reasoningText": {"text": reasoning}}}, {"text": text}],
-            }
-        },
-        "stopReason": "end_turn",
-        "usage": {"inputTokens": 12, "outputTokens": 7, "totalTokens": 19},
-        "metrics": {"latencyMs": 42},
-        **extra,
-    }
 
 
 def test_chat_completion_maps_to_one_converse_call_with_guardrail() -> None:
@@ -136,22 +120,6 @@ def test_guardrail_intervention_is_content_filter_with_trace_and_header() -> Non
     assert body["guardrail"]["action"] == "INTERVENED"
     assert body["guardrail"]["trace"]
     assert response.headers["x-gptoss-guardrail-action"] == "INTERVENED"
-
-
-@pytest.mark.parametrize(("bedrock_code", "bedrock_status", "message", "status", "type_", "code"), ERROR_CASES)
-def test_bedrock_errors_become_openai_errors(
-    bedrock_code: str, bedrock_status: int, message: str, status: int, type_: str, code: str | None
-) -> None:
-    # Given Converse fails with a Bedrock exception
-    with stubbed(create_app, "converse") as (http, stubber):
-        stubber.add_client_error("converse", bedrock_code, message, bedrock_status)
-        # When the client asks
-        response = http.post(ROUTE, json=HELLO)
-    # Then it gets the matching OpenAI error object, never a stack trace
-    error = assert_openai_error(response, status, type=type_, code=code)
-    assert "Traceback" not in error["message"]
-    if status == 429:
-        assert response.headers["retry-after"] == "1"
 
 
 def test_disabled_model_is_404_without_calling_bedrock() -> None:

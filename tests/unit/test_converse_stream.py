@@ -6,6 +6,8 @@ import pytest
 from gptoss.converse import ConverseStreamTranslator
 from gptoss.errors import GatewayError
 
+from tests.api_contract import joined
+
 IDENTITY = {"id": "chatcmpl-s", "created": 1700000000, "model": "gpt-oss-20b", "object": "chat.completion.chunk"}
 
 
@@ -19,10 +21,6 @@ def run(events, include_usage=False):
 
 def deltas(chunks):
     return [choice["delta"] for chunk in chunks for choice in chunk["choices"]]
-
-
-def joined(chunks, field):
-    return "".join(delta.get(field) or "" for delta in deltas(chunks))
 
 
 METADATA = {

@@ -9,6 +9,8 @@ from gptoss.reasoning import split_reasoning
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from tests.api_contract import joined
+
 MODEL_ID = "openai.gpt-oss-20b-1:0"
 
 
@@ -159,10 +161,6 @@ def run_stream(chunks, include_usage=False):
     )
     out = [piece for chunk in chunks for piece in translator.feed(chunk)]
     return translator, out + translator.finish()
-
-
-def joined(chunks, field):
-    return "".join(choice["delta"].get(field) or "" for chunk in chunks for choice in chunk["choices"])
 
 
 def test_a_stream_is_re_identified_and_reasoning_is_split():

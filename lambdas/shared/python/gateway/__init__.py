@@ -1,1 +1,1 @@
-"""Runtime glue shared by the API functions: AWS clients, settings, HTTP helpers, logs and metrics."""
+"""Runtime glue shared by the API functions: AWS clients, settings, HTTP and route helpers, logs and metrics."""

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import AsyncIterator, Callable, Iterator
+from contextlib import contextmanager
 from functools import partial
 from typing import Any
 
@@ -20,7 +21,7 @@ from gptoss.errors import GatewayError, from_bedrock_error
 _END = object()
 
 
-def to_gateway_error(exc: Exception) -> GatewayError | None:
+def _to_gateway_error(exc: Exception) -> GatewayError | None:
     """The OpenAI-shaped error for a boto3/botocore failure, or None when `exc` is not one."""
     if isinstance(exc, GatewayError):
         return exc
@@ -38,15 +39,22 @@ def to_gateway_error(exc: Exception) -> GatewayError | None:
     return None
 
 
-async def call(operation: Callable[..., dict[str, Any]], **kwargs: Any) -> dict[str, Any]:
-    """Run one blocking Bedrock call off the event loop."""
+@contextmanager
+def gateway_errors() -> Iterator[None]:
+    """Re-raise a boto3/botocore failure as its GatewayError; anything else passes through unchanged."""
     try:
-        return await to_thread.run_sync(partial(operation, **kwargs))
+        yield
     except Exception as exc:
-        error = to_gateway_error(exc)
+        error = _to_gateway_error(exc)
         if error is None:
             raise
         raise error from None
+
+
+async def call(operation: Callable[..., dict[str, Any]], **kwargs: Any) -> dict[str, Any]:
+    """Run one blocking Bedrock call off the event loop."""
+    with gateway_errors():
+        return await to_thread.run_sync(partial(operation, **kwargs))
 
 
 class EventStream:
@@ -68,26 +76,16 @@ class EventStream:
             events = iter(raw)
             return cls(events, raw, next(events, _END))
 
-        try:
+        with gateway_errors():
             return await to_thread.run_sync(_open)
-        except Exception as exc:
-            error = to_gateway_error(exc)
-            if error is None:
-                raise
-            raise error from None
 
     async def __aiter__(self) -> AsyncIterator[dict[str, Any]]:
         if self._first is _END:
             return
         yield self._first  # type: ignore[misc]
         while True:
-            try:
+            with gateway_errors():
                 event = await to_thread.run_sync(next, self._events, _END)
-            except Exception as exc:
-                error = to_gateway_error(exc)
-                if error is None:
-                    raise
-                raise error from None
             if event is _END:
                 return
             yield event

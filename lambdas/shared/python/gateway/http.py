@@ -39,8 +39,8 @@ def internal_error() -> GatewayError:
     return GatewayError(500, "The gateway hit an unexpected error.", type="api_error", code="internal_error")
 
 
-def sse_response(body: AsyncIterator[bytes], headers: Mapping[str, str] | None = None) -> StreamingResponse:
-    return StreamingResponse(body, media_type="text/event-stream", headers={**SSE_HEADERS, **(headers or {})})
+def sse_response(body: AsyncIterator[bytes]) -> StreamingResponse:
+    return StreamingResponse(body, media_type="text/event-stream", headers=SSE_HEADERS)
 
 
 async def read_json(request: Request, max_bytes: int) -> object:

@@ -1,0 +1,115 @@
+"""Route plumbing shared by the API apps: recorded endpoints, chat request intake, JSON answers with the guardrail
+verdict, the model routes and the app itself."""
+
+from __future__ import annotations
+
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
+from typing import Any
+
+from gptoss.chat_request import parse_chat_request
+from gptoss.guardrail import NONE, guardrail_field
+from gptoss.models import list_models, resolve_model, retrieve_model
+from starlette.applications import Starlette
+from starlette.requests import Request
+from starlette.responses import Response
+from starlette.routing import Route
+
+from gateway.endpoint import respond
+from gateway.http import EXCEPTION_HANDLERS, json_bytes, json_response, read_json
+from gateway.observability import RequestRecord, request_id
+from gateway.runtime import Runtime
+
+GUARDRAIL_HEADER = "x-gptoss-guardrail-action"
+_HEALTHY = json_bytes({"status": "ok"})
+
+Work = Callable[[Request, RequestRecord], Awaitable[Response]]
+Endpoint = Callable[[Request], Awaitable[Response]]
+
+
+def recorded(runtime: Runtime, route: str, work: Work) -> Endpoint:
+    """An endpoint running `work` under one RequestRecord for `route`: errors answered, logged and measured once."""
+
+    async def endpoint(request: Request) -> Response:
+        record = RequestRecord(route, request_id(request.headers), log_prompts=runtime.settings.log_prompts)
+        return await respond(record, lambda: work(request, record))
+
+    return endpoint
+
+
+@dataclass(frozen=True)
+class ChatCall:
+    """A validated OpenAI chat request and the enabled Bedrock model it names."""
+
+    request: dict[str, Any]
+    model_id: str
+
+    @property
+    def stream(self) -> bool:
+        return bool(self.request.get("stream"))
+
+    @property
+    def include_usage(self) -> bool:
+        return bool((self.request.get("stream_options") or {}).get("include_usage"))
+
+
+async def read_chat_call(request: Request, record: RequestRecord, runtime: Runtime) -> ChatCall:
+    """Read, validate and resolve a chat request (400/404/413 as GatewayErrors); logs the prompt per LOG_PROMPTS."""
+    settings = runtime.settings
+    chat = parse_chat_request(await read_json(request, settings.max_request_bytes))
+    call = ChatCall(chat, resolve_model(chat["model"], settings.enabled_models))
+    record.model = call.model_id
+    record.stream = call.stream
+    record.log_payload("prompt", chat["messages"])
+    return call
+
+
+def completion_response(record: RequestRecord, completion: dict[str, Any], runtime: Runtime) -> Response:
+    """A `chat.completion` answer; with a guardrail configured it always carries the verdict (field and header)."""
+    record.record_usage(completion.get("usage"))
+    record.log_payload("completion", completion.get("choices"))
+    if runtime.settings.guardrail is None:
+        return json_response(completion)
+    verdict = completion.setdefault("guardrail", guardrail_field(NONE, None))
+    return verdict_response(record, completion, str(verdict.get("action")))
+
+
+def verdict_response(record: RequestRecord, payload: dict[str, Any], action: str) -> Response:
+    """A JSON answer carrying the guardrail verdict in the `x-gptoss-guardrail-action` header (and the request log)."""
+    record.guardrail_action = action
+    return json_response(payload, headers={GUARDRAIL_HEADER: action})
+
+
+def model_routes(prefix: str, runtime: Runtime) -> list[Route]:
+    """GET `{prefix}/models` and `{prefix}/models/{model}`: the enabled models, answered from configuration alone."""
+
+    async def listing(request: Request) -> Response:
+        return json_response(list_models(runtime.settings.enabled_models))
+
+    async def retrieve(request: Request, record: RequestRecord) -> Response:
+        return json_response(retrieve_model(request.path_params["model"], runtime.settings.enabled_models))
+
+    return [
+        Route(f"{prefix}/models", listing, methods=["GET"]),
+        Route(
+            f"{prefix}/models/{{model:path}}",
+            recorded(runtime, f"{prefix}/models/{{model}}", retrieve),
+            methods=["GET"],
+        ),
+    ]
+
+
+async def healthz(request: Request) -> Response:
+    """The Lambda Web Adapter's readiness check."""
+    return Response(_HEALTHY, media_type="application/json")
+
+
+def create_api_app(runtime: Runtime, routes: list[Route]) -> Starlette:
+    """An API function's ASGI app: `routes` and GET /healthz, OpenAI error objects, `runtime` loaded at startup."""
+    app = Starlette(
+        routes=[*routes, Route("/healthz", healthz, methods=["GET"])],
+        exception_handlers=EXCEPTION_HANDLERS,
+        lifespan=runtime.lifespan,
+    )
+    app.state.runtime = runtime
+    return app
