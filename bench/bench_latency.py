@@ -5,8 +5,9 @@ Figures: p50/p99 of full non-streaming requests and of time to first chunk when 
 and the absolute added milliseconds. The two sides alternate request by request (same warm-up for each), so machine
 noise hits both alike; the gateway side uses a keep-alive `http.client` connection, the leanest client there is.
 Each row also splits the gateway's figure using its own per-request log line (`latency_ms`, `first_chunk_ms`):
-`in app` is handler time (boto3 → emulator inside the gateway plus translation), `hop` the rest (client, HTTP
-parsing, uvicorn and Starlette dispatch). Then each app's resident memory after warm-up. Loopback only, bounded loops.
+`in app` is handler time up to the answer's last byte written (boto3 → emulator inside the gateway plus
+translation), `hop` the rest (client, HTTP parsing, uvicorn and Starlette dispatch). Then each app's resident
+memory after warm-up. Loopback only, bounded loops.
 """
 
 from __future__ import annotations

@@ -24,8 +24,12 @@ def emulator() -> Iterator[EmulatorServer]:
 
 @pytest.fixture(scope="session")
 def gateway_url(emulator: EmulatorServer) -> Iterator[str]:
-    with fake_credentials(), LocalServer(create_app(settings=SETTINGS, endpoint_url=emulator.url)) as server:
-        yield server.url
+    # No EMF output, as under `python -m local`: it is written after the answer's last byte, so it would land
+    # between tests (metrics are checked in tests/functions).
+    with pytest.MonkeyPatch.context() as env, fake_credentials():
+        env.setenv("POWERTOOLS_METRICS_DISABLED", "true")
+        with LocalServer(create_app(settings=SETTINGS, endpoint_url=emulator.url)) as server:
+            yield server.url
 
 
 @pytest.fixture(autouse=True)

@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import AsyncIterator, Callable, Iterator
+from concurrent.futures import ThreadPoolExecutor
 from contextlib import contextmanager
 from functools import partial
-from typing import Any
+from typing import Any, TypeVar
 
-from anyio import to_thread
+from anyio import CancelScope
 from botocore.exceptions import (
     ClientError,
     ConnectTimeoutError,
@@ -19,6 +21,18 @@ from botocore.exceptions import (
 from gptoss.errors import GatewayError, from_bedrock_error
 
 _END = object()
+# Blocking boto3 work runs here: a plain executor hop costs less than anyio's worker threads and capacity limiter.
+# As many threads as the Bedrock client's connection pool (gateway.aws), started on demand.
+_EXECUTOR = ThreadPoolExecutor(max_workers=32, thread_name_prefix="bedrock")
+_T = TypeVar("_T")
+
+
+async def in_thread(function: Callable[..., _T], *args: Any) -> _T:
+    """`function(*args)` in the Bedrock thread pool. A cancellation waits for it to return (as anyio's to_thread
+    does), so a stream is never closed while a thread still reads it."""
+    future = asyncio.get_running_loop().run_in_executor(_EXECUTOR, function, *args)
+    with CancelScope(shield=True):
+        return await future
 
 
 def _to_gateway_error(exc: Exception) -> GatewayError | None:
@@ -54,7 +68,7 @@ def gateway_errors() -> Iterator[None]:
 async def call(operation: Callable[..., dict[str, Any]], **kwargs: Any) -> dict[str, Any]:
     """Run one blocking Bedrock call off the event loop."""
     with gateway_errors():
-        return await to_thread.run_sync(partial(operation, **kwargs))
+        return await in_thread(partial(operation, **kwargs))
 
 
 class EventStream:
@@ -77,7 +91,7 @@ class EventStream:
             return cls(events, raw, next(events, _END))
 
         with gateway_errors():
-            return await to_thread.run_sync(_open)
+            return await in_thread(_open)
 
     async def __aiter__(self) -> AsyncIterator[dict[str, Any]]:
         if self._first is _END:
@@ -85,7 +99,7 @@ class EventStream:
         yield self._first  # type: ignore[misc]
         while True:
             with gateway_errors():
-                event = await to_thread.run_sync(next, self._events, _END)
+                event = await in_thread(next, self._events, _END)
             if event is _END:
                 return
             yield event

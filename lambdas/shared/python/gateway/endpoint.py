@@ -9,6 +9,7 @@ from typing import Any
 from gptoss.errors import GatewayError
 from gptoss.sse import DONE, sse_data, sse_error
 from starlette.responses import Response, StreamingResponse
+from starlette.types import Receive, Scope, Send
 
 from gateway.http import error_response, internal_error
 from gateway.observability import RequestRecord, logger
@@ -84,18 +85,44 @@ def _finish(record: RequestRecord, status: int) -> None:
         logger.exception("request accounting failed", extra={"request_id": record.request_id})
 
 
+class SettledResponse(Response):
+    """A complete (non-streamed) response that logs and measures its request once the body is out.
+
+    The body goes out first (its Content-Length tells the client it has everything), then `settle` runs, then the
+    response ends: the client does not wait for the log line and metrics, yet the Lambda Web Adapter keeps the
+    invocation open until they are written (as `sse_body` does for streams).
+    """
+
+    def __init__(self, response: Response, settle: Callable[[], None]) -> None:
+        self.status_code = response.status_code
+        self.body = response.body
+        self.raw_headers = response.raw_headers
+        self.background = None
+        self._settle = settle
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        try:
+            await send({"type": "http.response.start", "status": self.status_code, "headers": self.raw_headers})
+            await send({"type": "http.response.body", "body": self.body, "more_body": True})
+        finally:
+            self._settle()
+        await send({"type": "http.response.body", "body": b""})
+
+
 async def respond(record: RequestRecord, work: Callable[[], Awaitable[Response]]) -> Response:
-    """Run a route's work; a GatewayError becomes its OpenAI error response, anything else a bare 500 object."""
+    """Run a route's work; a GatewayError becomes its OpenAI error response, anything else a bare 500 object.
+
+    A complete response is logged and measured once its body is sent; a stream when it ends (`sse_body`).
+    """
     try:
         response = await work()
     except GatewayError as error:
         record.record_error(error)
-        _finish(record, error.status)
-        return error_response(error)
+        response = error_response(error)
     except Exception:
         logger.exception("request failed", extra={"request_id": record.request_id, "route": record.route})
-        _finish(record, 500)
-        return error_response(internal_error())
-    if not isinstance(response, StreamingResponse):
-        _finish(record, response.status_code)
-    return response
+        response = error_response(internal_error())
+    if isinstance(response, StreamingResponse):
+        return response
+    status = response.status_code
+    return SettledResponse(response, lambda: _finish(record, status))
