@@ -6,21 +6,21 @@ interleaved repetitions, medians. Target: ratio <= 1.5.
 
 from __future__ import annotations
 
-import http.client
 import os
-import socket
 import statistics
 import subprocess
 import sys
 import time
 from pathlib import Path
 
+from bench.servers import UVICORN, free_port, healthy
+
 ROOT = Path(__file__).resolve().parents[1]
-REPETITIONS = int(os.environ.get("BENCH_COLDSTART_REPETITIONS", "7"))
+REPETITIONS = int(os.environ.get("BENCH_COLDSTART_REPETITIONS", "15"))
 TARGET_RATIO = 1.5
 DEADLINE_SECONDS = 30.0
 APPS = {"chat": ("lambdas/chat", "chat_api:app"), "converse": ("lambdas/converse", "converse_api:app")}
-BASELINE = "import boto3; boto3.client('bedrock-runtime', region_name='us-west-2')"
+BASELINE = "import boto3; boto3.client('bedrock-runtime', region_name='us-west-2'); print('ready', flush=True)"
 
 
 def _environment() -> dict[str, str]:
@@ -46,32 +46,14 @@ def _environment() -> dict[str, str]:
     }
 
 
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
-
-
-def _healthy(port: int) -> bool:
-    connection = http.client.HTTPConnection("127.0.0.1", port, timeout=1)
-    try:
-        connection.request("GET", "/healthz")
-        return connection.getresponse().status == 200
-    except OSError:
-        return False
-    finally:
-        connection.close()
-
-
 def app_cold_start(code_dir: str, app: str) -> float:
     """Seconds from spawning uvicorn to the first 200 from /healthz."""
-    port = _free_port()
-    command = [sys.executable, "-m", "uvicorn", "--host", "127.0.0.1", "--port", str(port)]
-    command += ["--no-access-log", "--log-level", "warning", app]
+    port = free_port()
+    command = [sys.executable, *UVICORN, "--port", str(port), app]
     started = time.perf_counter()
     process = subprocess.Popen(command, cwd=ROOT / code_dir, env=_environment(), stderr=subprocess.PIPE)
     try:
-        while not _healthy(port):
+        while not healthy(port):
             if process.poll() is not None:
                 raise RuntimeError(f"{app} exited during start-up: {process.stderr.read().decode()[-2000:]}")
             if time.perf_counter() - started > DEADLINE_SECONDS:
@@ -84,10 +66,19 @@ def app_cold_start(code_dir: str, app: str) -> float:
 
 
 def baseline_cold_start() -> float:
-    """Seconds for a process that imports boto3 and creates one bedrock-runtime client, then exits."""
+    """Seconds until a process that imports boto3 and creates one bedrock-runtime client says it is ready.
+
+    Like the apps, it is timed to readiness, not to exit (interpreter teardown is not part of a cold start).
+    """
     started = time.perf_counter()
-    subprocess.run([sys.executable, "-c", BASELINE], env=_environment(), check=True)
-    return time.perf_counter() - started
+    process = subprocess.Popen([sys.executable, "-c", BASELINE], env=_environment(), stdout=subprocess.PIPE)
+    try:
+        if process.stdout is None or process.stdout.readline() != b"ready\n":
+            raise RuntimeError("the baseline process did not start")
+        return time.perf_counter() - started
+    finally:
+        process.kill()
+        process.wait(timeout=10)
 
 
 def main() -> None:

@@ -15,7 +15,6 @@ from __future__ import annotations
 import http.client
 import json
 import os
-import socket
 import statistics
 import subprocess
 import sys
@@ -30,6 +29,8 @@ from typing import IO
 import boto3
 from botocore.config import Config
 
+from bench.servers import UVICORN, free_port, healthy
+
 ROOT = Path(__file__).resolve().parents[1]
 REQUESTS = int(os.environ.get("BENCH_REQUESTS", "500"))
 WARMUP = 50
@@ -40,26 +41,6 @@ CONVERSE_KWARGS = {"modelId": MODEL, "messages": [{"role": "user", "content": [{
 PYTHONPATH = os.pathsep.join(
     str(ROOT / part) for part in (".", "lambdas/shared/python", "lambdas/chat", "lambdas/converse")
 )
-# The server options of lambdas/*/run.sh, bound to loopback.
-UVICORN = ["-m", "uvicorn", "--host", "127.0.0.1", "--no-access-log", "--log-level", "warning"]
-UVICORN += ["--loop", "uvloop", "--http", "httptools"]
-
-
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
-
-
-def _healthy(port: int) -> bool:
-    connection = http.client.HTTPConnection("127.0.0.1", port, timeout=1)
-    try:
-        connection.request("GET", "/healthz")
-        return connection.getresponse().status == 200
-    except OSError:
-        return False
-    finally:
-        connection.close()
 
 
 @contextmanager
@@ -68,7 +49,7 @@ def _serve(args: list[str], port: int, env: dict[str, str], stdout: IO[bytes] | 
     process = subprocess.Popen([sys.executable, *args], cwd=ROOT, env=env, stdout=stdout or subprocess.DEVNULL)
     try:
         deadline = time.monotonic() + 30
-        while not _healthy(port):
+        while not healthy(port):
             if process.poll() is not None or time.monotonic() > deadline:
                 raise RuntimeError(f"{' '.join(args)} did not start")
             time.sleep(0.05)
@@ -215,7 +196,7 @@ def main() -> None:
         "ENABLED_MODELS": MODEL,
         "POWERTOOLS_METRICS_NAMESPACE": "GptOssBench",
     }
-    emulator_port, chat_port, converse_port = _free_port(), _free_port(), _free_port()
+    emulator_port, chat_port, converse_port = free_port(), free_port(), free_port()
     with ExitStack() as stack:
         stack.enter_context(
             _serve(["-m", "local.emulator", "--port", str(emulator_port), "--chunk-delay", "0"], emulator_port, env)
