@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import re
 import sys
 import time
 from collections.abc import Callable, Iterator, Sequence
@@ -31,6 +32,9 @@ DEFAULT_STACK = "GptOssGateway"
 TERMINAL_STATES = ("completed", "partially_completed", "failed", "stopped", "expired", "invalid", "error", "conflict")
 SUCCESS_STATES = ("completed", "partially_completed")
 CHUNK_BYTES = 1 << 20
+EXAMPLES_PER_PROBLEM = 3  # lines printed per problem code; the rest fold into one summary line
+LISTED_RANGES = 20  # line numbers (or runs of them, 4-117) listed in that summary
+_ASKED_MODEL = re.compile(r"modelInput\.model '([^']+)'")
 
 
 def file_chunks(path: Path) -> Iterator[bytes]:
@@ -47,14 +51,51 @@ def validate_file(path: Path, model: str, limits: Limits) -> Report:
 
 
 def print_report(path: Path, report: Report, out: IO[str]) -> None:
+    """Each problem as FILE:LINE, but only the first few of each kind: the rest of a kind folds into one line."""
+    shown: dict[str, int] = {}
+    folded: dict[str, list[int]] = {}
     for problem in report.problems:
+        if problem.line is not None and shown.get(problem.code, 0) >= EXAMPLES_PER_PROBLEM:
+            folded.setdefault(problem.code, []).append(problem.line)
+            continue
+        shown[problem.code] = shown.get(problem.code, 0) + 1
         where = f"{path}:{problem.line}" if problem.line is not None else str(path)
         print(f"{where}: {problem.message} [{problem.code}]", file=out)
+    for code, lines in folded.items():
+        more = f"... and {len(lines)} more line(s) with the same problem [{code}]"
+        print(f"{path}: {more}: {_line_list(lines)}", file=out)
     hidden = report.problem_count - len(report.problems)
     if hidden:
         print(f"... and {hidden} more problem(s)", file=out)
+    if "model_mismatch" in shown:
+        print(_model_hint(report), file=out)
     verdict = "valid" if report.valid else f"{report.problem_count} problem(s)"
     print(f"{path}: {report.records} record(s), model {report.model}: {verdict}", file=out)
+
+
+def _line_list(lines: list[int]) -> str:
+    """`[4, 5, 6, 9]` → `lines 4-6, 9`; only the first LISTED_RANGES runs are listed."""
+    runs: list[list[int]] = []
+    for line in lines:
+        if runs and line == runs[-1][1] + 1:
+            runs[-1][1] = line
+        else:
+            runs.append([line, line])
+    listed = ", ".join(str(first) if first == last else f"{first}-{last}" for first, last in runs[:LISTED_RANGES])
+    return f"lines {listed}, ..." if len(runs) > LISTED_RANGES else f"lines {listed}"
+
+
+def _model_hint(report: Report) -> str:
+    """Which --model the mismatching records ask for (when they agree on one), or how to choose the batch model."""
+    asked = {
+        match.group(1)
+        for problem in report.problems
+        if problem.code == "model_mismatch" and (match := _ASKED_MODEL.search(problem.message))
+    }
+    if len(asked) == 1:
+        [name] = asked
+        return f"hint: the batch model is {report.model} but the records name {name}: pass --model {name}"
+    return f"hint: the batch model is {report.model} but the records name another: choose it with --model"
 
 
 def _model(name: str) -> str:
@@ -194,10 +235,20 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
+def _not_a_file(path: Path) -> str | None:
+    """Why `path` cannot be read as a batch file, or None when it can."""
+    if path.is_file():
+        return None
+    if path.is_dir():
+        return "is a directory"
+    return "no such file" if not path.exists() else "not a regular file"
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
-    if not args.file.is_file():
-        print(f"error: {args.file}: no such file", file=sys.stderr)
+    problem = _not_a_file(args.file)
+    if problem is not None:
+        print(f"error: {args.file}: {problem}", file=sys.stderr)
         return 2
     return args.run(args)
 

@@ -50,10 +50,11 @@ def test_first_chunk_leaves_before_the_model_finishes(slow_gateway: str, prefix:
         model="gpt-oss-20b", messages=[{"role": "user", "content": "Tell me a long story"}], stream=True
     ):
         arrivals.append(time.perf_counter() - started)
-    # Then chunks arrived one by one while the model was still generating: the first long before the last
+    # Then chunks arrived one by one while the model was still generating: the first one at least half the model's
+    # generation time (CHUNK_DELAY per event) before the last. A buffered answer arrives in one burst (spread ~0).
+    # Only the spread is timed, not the first chunk's absolute delay, which a loaded machine can stretch.
     assert len(arrivals) > 10
-    assert arrivals[0] < arrivals[-1] / 3
-    assert arrivals[-1] - arrivals[0] > CHUNK_DELAY * (len(arrivals) / 2)
+    assert arrivals[-1] - arrivals[0] > CHUNK_DELAY * (len(arrivals) / 2), arrivals
 
 
 def test_local_api_key_is_enforced_when_set(keyed_gateway: str) -> None:

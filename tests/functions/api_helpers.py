@@ -43,9 +43,14 @@ ERROR_CASES: list[tuple[str, int, str, int, str, str | None]] = [
 ]  # fmt: skip
 
 
-def bedrock_client(function: str) -> BaseClient:
-    """A bedrock-runtime client as the function builds it (same config and user agent), for Stubber tests only."""
-    return aws_client("bedrock-runtime", function=function, max_attempts=2)
+# A loopback port nothing listens on: a client pointed here fails fast instead of calling Bedrock.
+UNREACHABLE_ENDPOINT = "http://127.0.0.1:9"
+
+
+def bedrock_client(function: str, endpoint_url: str | None = None) -> BaseClient:
+    """A bedrock-runtime client as the function builds it (same config and user agent), for Stubber tests, or
+    pointed at UNREACHABLE_ENDPOINT for tests asserting that no call is made."""
+    return aws_client("bedrock-runtime", function=function, max_attempts=2, endpoint_url=endpoint_url)
 
 
 @contextmanager

@@ -59,6 +59,7 @@ def test_validate_exits_1_with_line_numbered_messages(tmp_path: Path, capsys: py
 
 
 def test_validate_rejects_an_unknown_model_and_a_missing_file(tmp_path: Path) -> None:
+    # Given a model name the gateway does not know, and a path with no file
     # When the model is unknown, or the file does not exist
     with pytest.raises(SystemExit) as usage:
         cli.main(["batch", "validate", str(tmp_path / "x.jsonl"), "--model", "gpt-4"])

@@ -182,6 +182,7 @@ def test_collect_writes_results_and_the_status_api_serves_them(s3: Any) -> None:
 
 @pytest.mark.usefixtures("s3")
 def test_the_status_api_rejects_a_bad_limit_as_an_openai_error() -> None:
+    # Given the status API (at most 100 runs per page)
     # When the list is asked for 1,000 runs
     response = batch_status_api.handler({"httpMethod": "GET", "queryStringParameters": {"limit": "1000"}})
     # Then it is a 400 naming the parameter

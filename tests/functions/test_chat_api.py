@@ -115,7 +115,7 @@ def test_no_guardrail_configured_sends_no_guardrail_parameters() -> None:
                     {"role": "user", "content": [{"type": "image_url", "image_url": {"url": "http://x/y.png"}}]}
                 ],
             },
-            "messages[0].content[0]",
+            "messages[0].content[0].type",
         ),
     ],
 )
@@ -125,9 +125,7 @@ def test_bad_requests_are_400_naming_the_param(body: dict[str, Any], param: str)
         # When it is posted
         response = http.post(ROUTE, json=body)
     # Then it is a 400 invalid_request_error whose param names the field (and Bedrock is never called)
-    error = assert_openai_error(response, 400, type="invalid_request_error")
-    assert error["param"] is not None
-    assert error["param"].startswith(param), error
+    assert_openai_error(response, 400, type="invalid_request_error", param=param)
 
 
 @pytest.mark.parametrize("raw", [b"{not json", b"", b"\xff\xfe", b"[1, 2]", b'"text"'])

@@ -19,6 +19,7 @@ from tests.functions.api_helpers import (
     HELLO,
     ONLY_20B,
     SETTINGS,
+    UNREACHABLE_ENDPOINT,
     bedrock_client,
     bedrock_completion,
     converse_reply,
@@ -117,7 +118,7 @@ def test_a_rejected_native_body_is_a_useful_400_that_logs_the_prompt_only_with_l
     # Given a native Converse body botocore rejects, quoting the offending value (the prompt text)
     settings = dataclasses.replace(ONLY_20B, log_prompts=log_prompts)
     body = {"messages": [{"role": "user", "content": [{"text": [SECRET]}]}]}
-    app = converse_api.create_app(settings=settings, bedrock=bedrock_client("converse"))
+    app = converse_api.create_app(settings=settings, bedrock=bedrock_client("converse", UNREACHABLE_ENDPOINT))
     with TestClient(app) as http, request_logs() as logs:
         # When it is posted (botocore validates it before any network call)
         response = http.post(NATIVE_ROUTE, json=body)

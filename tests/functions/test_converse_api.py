@@ -5,13 +5,21 @@ from __future__ import annotations
 import json
 
 import pytest
+from botocore.exceptions import ParamValidationError
 from botocore.stub import Stubber
 from converse_api import create_app
 from gptoss.models import GPT_OSS_20B, GPT_OSS_120B
 from starlette.testclient import TestClient
 
 from tests.api_contract import assert_openai_error, assert_schema
-from tests.functions.api_helpers import HELLO, ONLY_20B, bedrock_client, converse_reply, stubbed
+from tests.functions.api_helpers import (
+    HELLO,
+    ONLY_20B,
+    UNREACHABLE_ENDPOINT,
+    bedrock_client,
+    converse_reply,
+    stubbed,
+)
 
 ROUTE = "/converse/v1/chat/completions"
 GUARDRAIL_CONFIG = {"guardrailIdentifier": "gr-test123", "guardrailVersion": "3", "trace": "enabled"}
@@ -159,7 +167,7 @@ def test_native_converse_passes_the_body_and_injects_the_guardrail() -> None:
 
 def test_native_converse_rejects_an_invalid_body_with_400() -> None:
     # Given a Converse body with a wrongly typed field and an unknown member (validated before any network call)
-    client = bedrock_client("converse")
+    client = bedrock_client("converse", endpoint_url=UNREACHABLE_ENDPOINT)
     app = create_app(settings=ONLY_20B, bedrock=client)
     body = {"messages": [{"role": "user", "content": [{"text": 5}]}], "bogus": True}
     with TestClient(app) as http:
@@ -207,5 +215,5 @@ def test_stubber_fixture_is_shape_checked() -> None:
     client = bedrock_client("converse")
     stubber = Stubber(client)
     # Then botocore rejects it (so every stubbed reply above matches Bedrock's real shape)
-    with pytest.raises(Exception, match="Unknown parameter"):
+    with pytest.raises(ParamValidationError, match="Unknown parameter"):
         stubber.add_response("converse", {**converse_reply(), "notAField": 1})

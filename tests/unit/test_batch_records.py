@@ -144,6 +144,9 @@ def test_a_trailing_newline_does_not_make_an_extra_line() -> None:
 
 
 def test_record_id_of_reads_a_validated_line() -> None:
+    # Given a well-formed record line and a garbage line
+    # When their record ids are read
+    # Then the record's id comes back, and nothing for the garbage
     assert record_id_of(record("abc")) == "abc"
     assert record_id_of(b"garbage") is None
 
@@ -187,7 +190,10 @@ def test_a_failed_output_line_keeps_bedrocks_error() -> None:
 @pytest.mark.parametrize("line", [b"oops", b"[]", json.dumps({"recordId": "r3", "modelOutput": {}}).encode()])
 def test_an_unreadable_output_line_is_a_failure_not_a_crash(line: bytes) -> None:
     # When an unreadable line is parsed
+    # Given a Bedrock output line that is not JSON, not an object, or has neither output nor error
+    # When it is parsed
     result = parse_output_line(line, model=GPT_OSS_120B)
+    # Then it is reported as invalid output
     # Then it is reported as invalid output
     assert not result.succeeded
     assert result.error["code"] == "invalid_output"
@@ -229,6 +235,16 @@ def _model_inputs(draw: st.DrawFn) -> dict:
             if isinstance(message, dict):
                 message[draw(st.sampled_from(["role", "content", "name", "tool_calls"]))] = draw(_junk)
     return body
+
+
+def test_the_fast_path_takes_the_common_record_shape() -> None:
+    # Given a plain record: text messages and ordinary sampling fields
+    value = {"recordId": "r1", "modelInput": {"messages": [{"role": "user", "content": "hi"}], "temperature": 0.5}}
+    # When the fast path looks at it, and at the same record streaming
+    accepted = plainly_valid(value, GPT_OSS_120B)
+    streaming = plainly_valid({**value, "modelInput": {**value["modelInput"], "stream": True}}, GPT_OSS_120B)
+    # Then it accepts the first (so the property below is not vacuous) and leaves the other to the full check
+    assert (accepted, streaming) == ("r1", None)
 
 
 @settings(max_examples=300, deadline=None)

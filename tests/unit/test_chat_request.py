@@ -153,7 +153,10 @@ def test_ill_formed_assistant_tool_calls_are_rejected(tool_call, param):
 
 
 def test_assistant_tool_calls_must_be_a_list():
+    # Given an assistant turn whose tool_calls is an object, not a list
+    # When it is validated
     request = body(messages=[{"role": "assistant", "content": "x", "tool_calls": {"id": "c"}}])
+    # Then the 400 names messages[0].tool_calls
     assert rejected(request).param == "messages[0].tool_calls"
 
 
@@ -205,6 +208,9 @@ def test_bad_top_level_parameters_are_rejected_naming_the_param(fields, param):
 
 
 def test_n_above_one_explains_the_limit():
+    # Given a request for three choices
+    # When it is validated
+    # Then the 400 tells the client only n=1 is supported
     assert "n=1" in rejected(body(n=3)).message
 
 
@@ -239,6 +245,9 @@ def test_the_body_must_be_an_object():
     ],
 )
 def test_bad_tools_are_rejected(tools, param):
+    # Given a request offering a malformed tool list
+    # When it is validated
+    # Then the 400 names the offending part of `tools`
     assert rejected(body(tools=tools)).param == param
 
 
@@ -256,11 +265,17 @@ def test_bad_tools_are_rejected(tools, param):
     ],
 )
 def test_tool_choice_must_be_valid_and_name_an_offered_tool(fields, param):
+    # Given a tool_choice that is unknown, lacks a name, or names a tool not offered
+    # When it is validated
+    # Then the 400 names the offending part of `tool_choice`
     assert rejected(body(**fields)).param == param
 
 
 @pytest.mark.parametrize("choice", ["none", "auto", "required"])
 def test_string_tool_choices_are_accepted_with_tools(choice):
+    # Given tools offered with one of OpenAI's string tool choices
+    # When it is validated
+    # Then the choice is kept for the model
     assert parse_chat_request(body(tools=[WEATHER_TOOL], tool_choice=choice))["tool_choice"] == choice
 
 

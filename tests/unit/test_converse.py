@@ -94,12 +94,17 @@ def test_the_seed_documents_mapping_is_applied():
 
 
 def test_max_completion_tokens_wins_over_max_tokens():
+    # Given a request with both token limits, and one with only the legacy max_tokens
+    # When they are converted
     params = convert(messages=[{"role": "user", "content": "hi"}], max_tokens=10, max_completion_tokens=20)
+    # Then the newer max_completion_tokens wins, and max_tokens alone still limits the answer
     assert params["inferenceConfig"] == {"maxTokens": 20}
     assert convert(messages=[{"role": "user", "content": "hi"}], max_tokens=10)["inferenceConfig"] == {"maxTokens": 10}
 
 
 def test_developer_and_system_messages_anywhere_become_system_blocks_in_order():
+    # Given developer and system messages before and after the user's
+    # When converted
     params = convert(
         messages=[
             {"role": "developer", "content": "First rule."},
@@ -107,6 +112,7 @@ def test_developer_and_system_messages_anywhere_become_system_blocks_in_order():
             {"role": "system", "content": [{"type": "text", "text": "Second"}, {"type": "text", "text": "rule."}]},
         ]
     )
+    # Then all of them are system blocks in order, and only the user turn is a message
     assert params["system"] == [{"text": "First rule."}, {"text": "Second"}, {"text": "rule."}]
     assert params["messages"] == [{"role": "user", "content": [{"text": "Hi"}]}]
 
@@ -135,7 +141,10 @@ def test_a_conversation_starting_with_the_assistant_gets_a_placeholder_user_turn
 
 
 def test_a_system_only_conversation_still_sends_a_user_turn():
+    # Given a conversation with only a system prompt
+    # When converted
     params = convert(messages=[{"role": "system", "content": "Write a haiku about the sea."}])
+    # Then Converse gets the system text and a placeholder user turn (it requires one)
     assert params["messages"] == [{"role": "user", "content": [{"text": PLACEHOLDER_USER_TEXT}]}]
     assert params["system"] == [{"text": "Write a haiku about the sea."}]
 
@@ -201,9 +210,11 @@ def test_tools_and_a_tool_round_trip_map_to_tool_config_tool_use_and_tool_result
 
 
 def test_parallel_tool_results_share_one_user_turn():
+    # Given an assistant turn with two tool calls, answered by two tool messages
     calls = [
         {"id": f"call_{i}", "type": "function", "function": {"name": "get_weather", "arguments": "{}"}} for i in (1, 2)
     ]
+    # When converted
     params = convert(
         messages=[
             {"role": "user", "content": "Paris and Rome?"},
@@ -214,6 +225,7 @@ def test_parallel_tool_results_share_one_user_turn():
         tools=[WEATHER_TOOL],
     )
     assistant, results = params["messages"][1], params["messages"][2]
+    # Then the calls follow the text in one assistant turn, and both results share the next user turn
     assert [block.get("text") or block["toolUse"]["toolUseId"] for block in assistant["content"]] == [
         "Checking both.",
         "call_1",
@@ -232,7 +244,10 @@ def test_parallel_tool_results_share_one_user_turn():
     ],
 )
 def test_tool_choice_maps_to_converse_tool_choice(tool_choice, expected):
+    # Given tools offered with an OpenAI tool_choice
+    # When converted
     params = convert(messages=[{"role": "user", "content": "hi"}], tools=[WEATHER_TOOL], tool_choice=tool_choice)
+    # Then Converse gets the equivalent toolChoice
     assert params["toolConfig"]["toolChoice"] == expected
 
 
@@ -268,9 +283,12 @@ def test_tool_call_ids_outside_converses_alphabet_are_rewritten_consistently():
 
 
 def test_empty_tool_arguments_mean_no_arguments():
+    # Given a replayed tool call whose arguments string is empty
     messages = tool_exchange()
     messages[1]["tool_calls"][0]["function"]["arguments"] = ""
+    # When converted
     params = convert(messages=messages, tools=[WEATHER_TOOL])
+    # Then the toolUse input is an empty object
     assert params["messages"][1]["content"][0]["toolUse"]["input"] == {}
 
 
@@ -288,9 +306,12 @@ def test_invalid_json_tool_arguments_are_a_400_naming_the_call():
 
 
 def test_a_tool_without_parameters_gets_an_empty_object_schema():
+    # Given a tool declared without parameters
+    # When converted
     params = convert(
         messages=[{"role": "user", "content": "time?"}], tools=[{"type": "function", "function": {"name": "now"}}]
     )
+    # Then Converse gets the empty object schema it requires
     assert params["toolConfig"]["tools"][0]["toolSpec"] == {
         "name": "now",
         "inputSchema": {"json": {"type": "object", "properties": {}}},
@@ -307,7 +328,10 @@ def test_temperature_above_converses_maximum_is_a_clear_400():
 
 
 def test_the_guardrail_is_applied_when_configured():
+    # Given a deployment guardrail, with and without trace, and no guardrail
+    # When requests are converted
     params = convert(GuardrailConfig("abc123def", "3"), messages=[{"role": "user", "content": "hi"}])
+    # Then each carries the guardrail and trace setting, and none is sent when there is no guardrail
     assert params["guardrailConfig"] == {
         "guardrailIdentifier": "abc123def",
         "guardrailVersion": "3",
@@ -319,6 +343,8 @@ def test_the_guardrail_is_applied_when_configured():
 
 
 def test_gateway_only_fields_are_not_forwarded():
+    # Given a request using only fields the gateway handles itself
+    # When converted
     params = convert(
         messages=[{"role": "user", "content": "hi"}],
         stream=True,
@@ -328,6 +354,7 @@ def test_gateway_only_fields_are_not_forwarded():
         store=False,
         metadata={"k": "v"},
     )
+    # Then none of them is passed to the model
     assert "additionalModelRequestFields" not in params
 
 
@@ -480,16 +507,22 @@ def test_a_converse_answer_becomes_a_chat_completion_with_reasoning_separated():
 
 
 def test_reasoning_leaked_into_converse_text_is_moved_to_reasoning_content():
+    # Given a Converse answer whose text starts with an inline reasoning block
+    # When translated
     completion = translate(converse_response([{"text": "<reasoning>thinking</reasoning>\nAnswer"}]))
+    # Then the reasoning is in reasoning_content and the content is only the answer
     message = completion["choices"][0]["message"]
     assert (message["content"], message["reasoning_content"]) == ("Answer", "thinking")
 
 
 def test_tool_use_becomes_tool_calls_with_json_string_arguments():
+    # Given a Converse answer calling a tool
     response = converse_response(
         [{"toolUse": {"toolUseId": "tooluse_1", "name": "get_weather", "input": {"city": "Paris"}}}], "tool_use"
     )
+    # When translated
     choice = translate(response)["choices"][0]
+    # Then the client sees an OpenAI tool call with JSON-string arguments and no content
     assert choice["finish_reason"] == "tool_calls"
     assert choice["message"]["content"] is None
     assert choice["message"]["tool_calls"] == [
@@ -499,24 +532,33 @@ def test_tool_use_becomes_tool_calls_with_json_string_arguments():
 
 
 def test_a_guardrail_intervention_is_a_content_filter_finish_with_the_trace():
+    # Given a Converse answer the guardrail replaced
     trace = {"guardrail": {"inputAssessment": {"abc": {"contentPolicy": {"filters": []}}}}}
+    # When translated
     completion = translate(
         converse_response([{"text": "Sorry, I can't help with that."}], "guardrail_intervened", trace=trace)
     )
+    # Then the finish is content_filter, the blocked message is the content, and the verdict carries the trace
     assert completion["choices"][0]["finish_reason"] == "content_filter"
     assert completion["choices"][0]["message"]["content"] == "Sorry, I can't help with that."
     assert completion["guardrail"] == {"action": "INTERVENED", "trace": trace["guardrail"]}
 
 
 def test_a_guardrail_trace_without_intervention_is_reported_as_none():
+    # Given a guardrail trace on an answer the guardrail let through, and an answer without trace
+    # When translated
     completion = translate(converse_response([{"text": "Hi"}], trace={"guardrail": {"modelOutput": ["Hi"]}}))
+    # Then the verdict is NONE, and there is no verdict without a guardrail
     assert completion["guardrail"]["action"] == "NONE"
     assert "guardrail" not in translate(converse_response([{"text": "Hi"}]))
 
 
 def test_cached_prompt_tokens_are_reported_like_openai():
+    # Given a Converse answer that read 8 prompt tokens from the cache
     response = converse_response([{"text": "x"}])
     response["usage"]["cacheReadInputTokens"] = 8
+    # When translated
+    # Then usage reports them as OpenAI's cached_tokens
     assert translate(response)["usage"]["prompt_tokens_details"] == {"cached_tokens": 8}
 
 
@@ -537,6 +579,9 @@ def test_cached_prompt_tokens_are_reported_like_openai():
     ],
 )
 def test_stop_reasons_map_to_openai_finish_reasons(stop_reason, expected):
+    # Given a Converse stopReason
+    # When it is mapped
+    # Then the client sees the matching OpenAI finish_reason
     assert finish_reason(stop_reason) == expected
 
 
@@ -587,8 +632,11 @@ def test_any_tool_conversation_becomes_a_well_formed_converse_request(messages, 
 
 
 def test_conversion_does_not_modify_the_callers_request():
+    # Given a validated request with a tool call id Converse cannot take as is
     messages = [*tool_exchange("bad id!"), {"role": "user", "content": "x"}]
     request = parse_chat_request({"model": "m", "messages": messages, "tools": [WEATHER_TOOL]})
     snapshot = json.dumps(request, sort_keys=True)
+    # When it is converted
     to_converse_request(request, MODEL_ID, None)
+    # Then the caller's request is unchanged
     assert json.dumps(request, sort_keys=True) == snapshot

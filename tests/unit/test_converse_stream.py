@@ -105,6 +105,7 @@ def test_streamed_tool_calls_are_indexed_per_call_not_per_content_block():
 
 
 def test_reasoning_tags_leaked_into_streamed_text_are_separated():
+    # Given a text block carrying inline <reasoning> tags cut across deltas
     events = [
         {"messageStart": {"role": "assistant"}},
         {"contentBlockDelta": {"delta": {"text": "<reaso"}, "contentBlockIndex": 0}},
@@ -112,22 +113,28 @@ def test_reasoning_tags_leaked_into_streamed_text_are_separated():
         {"contentBlockDelta": {"delta": {"text": "oning> Fine."}, "contentBlockIndex": 0}},
         {"messageStop": {"stopReason": "end_turn"}},
     ]
+    # When it is translated
     _, chunks = run(events)
+    # Then the reasoning and the answer arrive in their own fields
     assert (joined(chunks, "reasoning_content"), joined(chunks, "content")) == ("hmm", "Fine.")
 
 
 def test_text_held_back_for_a_possible_tag_is_flushed_before_the_finish():
+    # Given a stream that stops on text that could start a tag
     events = [
         {"messageStart": {"role": "assistant"}},
         {"contentBlockDelta": {"delta": {"text": " <"}, "contentBlockIndex": 0}},
         {"messageStop": {"stopReason": "max_tokens"}},
     ]
+    # When it is translated
     _, chunks = run(events)
+    # Then that text still reaches the client, before the length finish
     assert joined(chunks, "content") == " <"
     assert chunks[-1]["choices"][0]["finish_reason"] == "length"
 
 
 def test_a_guardrail_intervention_finishes_with_content_filter_and_reports_the_trace():
+    # Given a stream the guardrail stopped, with its trace in the metadata
     trace = {"guardrail": {"outputAssessments": {"g": [{"contentPolicy": {"filters": []}}]}}}
     events = [
         {"messageStart": {"role": "assistant"}},
@@ -135,7 +142,9 @@ def test_a_guardrail_intervention_finishes_with_content_filter_and_reports_the_t
         {"messageStop": {"stopReason": "guardrail_intervened"}},
         {"metadata": {"usage": {"inputTokens": 1, "outputTokens": 1, "totalTokens": 2}, "trace": trace}},
     ]
+    # When it is translated
     translator, chunks = run(events)
+    # Then the finish is content_filter, followed by a choice-less chunk carrying the verdict and trace
     assert translator.finish_reason == "content_filter"
     assert chunks[-2]["choices"][0]["finish_reason"] == "content_filter"
     assert chunks[-1]["choices"] == []
@@ -148,12 +157,18 @@ def test_a_guardrail_intervention_finishes_with_content_filter_and_reports_the_t
     [("throttlingException", 429), ("modelStreamErrorException", 502), ("validationException", 400)],
 )
 def test_a_mid_stream_exception_event_raises_the_mapped_error(event_name, status):
+    # Given a stream that has started
     translator, _ = run([{"messageStart": {"role": "assistant"}}])
+    # When Bedrock sends an exception event
+    # Then it raises the gateway error with the mapped HTTP status
     with pytest.raises(GatewayError) as raised:
         translator.feed({event_name: {"message": "boom"}})
     assert raised.value.status == status
 
 
 def test_events_with_nothing_for_the_client_produce_no_chunks():
+    # Given a block stop and an event type the gateway does not know
+    # When they are translated
     _, chunks = run([{"contentBlockStop": {"contentBlockIndex": 0}}, {"somethingNew": {}}])
+    # Then the client gets no chunk for them
     assert chunks == []

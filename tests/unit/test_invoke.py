@@ -38,12 +38,18 @@ def test_the_body_is_the_openai_body_with_bedrocks_model_and_stream_values():
 
 
 def test_streaming_keeps_stream_options_so_the_client_can_get_usage():
+    # Given a streaming request asking for usage
+    # When the streaming body is built
     body = to_invoke_body(request(stream=True, stream_options={"include_usage": True}), MODEL_ID, stream=True)
+    # Then Bedrock is asked to stream and to include usage
     assert (body["stream"], body["stream_options"]) == (True, {"include_usage": True})
 
 
 def test_a_non_streaming_call_never_sends_stream_options():
+    # Given a request with stream options
+    # When a non-streaming body is built
     body = to_invoke_body(request(stream=True, stream_options={"include_usage": True}), MODEL_ID, stream=False)
+    # Then stream is false and the stream options are dropped (InvokeModel rejects them)
     assert body["stream"] is False
     assert "stream_options" not in body
 
@@ -92,19 +98,25 @@ def test_the_leading_reasoning_is_moved_to_reasoning_content():
 
 
 def test_an_answer_without_reasoning_is_unchanged():
+    # Given an InvokeModel answer without a reasoning block
+    # When translated
     completion = from_invoke_response(bedrock_completion("Just this."), model="gpt-oss-20b", completion_id="chatcmpl-x")
+    # Then the message is unchanged and carries the gateway's completion id
     assert completion["choices"][0]["message"] == {"role": "assistant", "content": "Just this."}
     assert completion["id"] == "chatcmpl-x"
 
 
 def test_tool_calls_pass_through():
+    # Given an answer that calls a tool after reasoning
     calls = [{"id": "call_1", "type": "function", "function": {"name": "get_weather", "arguments": '{"city":"Paris"}'}}]
     body = bedrock_completion("<reasoning>Need weather.</reasoning>", "tool_calls")
     body["choices"][0]["message"]["tool_calls"] = calls
+    # When translated
     choice = from_invoke_response(body, model="gpt-oss-20b")["choices"][0]
+    # Then the tool calls reach the client unchanged, with the reasoning moved out and no text content (as OpenAI)
     assert choice["finish_reason"] == "tool_calls"
     assert choice["message"]["tool_calls"] == calls
-    assert choice["message"]["content"] == ""
+    assert choice["message"]["content"] is None
 
 
 def test_a_guardrail_intervention_is_content_filter_with_the_trace_and_no_amazon_keys():
@@ -122,17 +134,23 @@ def test_a_guardrail_intervention_is_content_filter_with_the_trace_and_no_amazon
 
 
 def test_a_guardrail_that_did_not_intervene_leaves_the_finish_reason():
+    # Given a guarded answer the guardrail let through
     body = bedrock_completion("Hi", **{"amazon-bedrock-guardrailAction": "NONE"})
+    # When translated
     completion = from_invoke_response(body, model="gpt-oss-20b")
+    # Then the finish reason is the model's and the verdict is NONE
     assert completion["choices"][0]["finish_reason"] == "stop"
     assert completion["guardrail"] == {"action": "NONE", "trace": {}}
 
 
 def test_usage_falls_back_to_bedrock_invocation_metrics():
+    # Given an answer without usage but with Bedrock's invocation metrics
     body = bedrock_completion(
         "Hi", **{"amazon-bedrock-invocationMetrics": {"inputTokenCount": 3, "outputTokenCount": 4}}
     )
     del body["usage"]
+    # When translated
+    # Then usage is computed from the metrics
     assert from_invoke_response(body, model="m")["usage"] == {
         "prompt_tokens": 3,
         "completion_tokens": 4,
@@ -184,8 +202,10 @@ def test_a_stream_is_re_identified_and_reasoning_is_split():
 
 
 def test_streamed_tool_calls_keep_their_index():
+    # Given a tool call streamed in two chunks
     first = {"index": 0, "id": "call_1", "type": "function", "function": {"name": "f", "arguments": ""}}
     more = {"index": 0, "function": {"arguments": "{}"}}
+    # When translated
     _, out = run_stream(
         [
             bedrock_chunk({"role": "assistant", "tool_calls": [first]}),
@@ -193,14 +213,18 @@ def test_streamed_tool_calls_keep_their_index():
         ]
     )
     calls = [call for chunk in out for choice in chunk["choices"] for call in choice["delta"].get("tool_calls", [])]
+    # Then the client gets both deltas with their index, and the tool_calls finish
     assert calls == [first, more]
     assert out[-1]["choices"][0]["finish_reason"] == "tool_calls"
 
 
 def test_usage_is_passed_last_only_when_the_client_asked():
+    # Given a stream ending with Bedrock's usage chunk
     usage = {"prompt_tokens": 1, "completion_tokens": 2, "total_tokens": 3}
     chunks = [bedrock_chunk({"content": "Hi"}, "stop"), bedrock_chunk(usage=usage)]
+    # When translated with and without include_usage
     translator, out = run_stream(chunks, include_usage=True)
+    # Then usage is the last, choice-less chunk only when asked for, and is kept for metrics either way
     assert out[-1]["choices"] == []
     assert out[-1]["usage"] == usage
     translator, out = run_stream(chunks, include_usage=False)
@@ -209,14 +233,18 @@ def test_usage_is_passed_last_only_when_the_client_asked():
 
 
 def test_usage_comes_from_invocation_metrics_when_bedrock_sends_no_usage_chunk():
+    # Given a stream with invocation metrics but no usage chunk
     metrics = {"inputTokenCount": 5, "outputTokenCount": 6, "invocationLatency": 10, "firstByteLatency": 2}
     chunks = [bedrock_chunk({"content": "Hi"}, "stop", **{"amazon-bedrock-invocationMetrics": metrics})]
+    # When translated with include_usage
     _, out = run_stream(chunks, include_usage=True)
+    # Then the usage chunk is computed from the metrics, and no amazon- key leaks
     assert out[-1]["usage"] == {"prompt_tokens": 5, "completion_tokens": 6, "total_tokens": 11}
     assert not [key for chunk in out for key in chunk if key.startswith("amazon-")]
 
 
 def test_a_streamed_guardrail_intervention_finishes_with_content_filter():
+    # Given a streamed answer the guardrail replaced
     trace = {"guardrail": {"output": []}}
     chunks = [
         bedrock_chunk(
@@ -225,7 +253,9 @@ def test_a_streamed_guardrail_intervention_finishes_with_content_filter():
             **{"amazon-bedrock-guardrailAction": "INTERVENED", "amazon-bedrock-trace": trace},
         )
     ]
+    # When translated
     translator, out = run_stream(chunks)
+    # Then the finish is content_filter, followed by a choice-less chunk carrying the verdict
     assert translator.finish_reason == "content_filter"
     assert out[-2]["choices"][0]["finish_reason"] == "content_filter"
     assert out[-1] == {
@@ -239,9 +269,12 @@ def test_a_streamed_guardrail_intervention_finishes_with_content_filter():
 
 
 def test_a_stream_cut_off_inside_a_held_back_tag_is_flushed_by_finish():
+    # Given a stream cut off while a possible closing tag is held back
     translator = InvokeStreamTranslator(model="m", include_usage=False)
     translator.feed(bedrock_chunk({"content": "<reasoning>partial</reaso"}))
+    # When the stream is finished
     flushed = translator.finish()
+    # Then the held-back text is released as reasoning, not lost
     assert joined(flushed, "reasoning_content") == "</reaso"
 
 
@@ -269,7 +302,10 @@ def test_any_chunking_of_the_content_gives_the_unsplit_result(pieces, cuts):
 
 @pytest.mark.parametrize("finish_reason", ["stop", "length", "tool_calls"])
 def test_bedrock_finish_reasons_pass_through(finish_reason):
+    # Given a stream ending with one of Bedrock's finish reasons
+    # When translated
     translator, out = run_stream([bedrock_chunk({"content": "x"}, finish_reason)])
+    # Then the client sees the same finish reason
     assert out[-1]["choices"][0]["finish_reason"] == finish_reason == translator.finish_reason
 
 
@@ -283,4 +319,8 @@ def test_null_fields_in_bedrock_deltas_do_not_produce_empty_chunks():
     # When translated
     _, out = run_stream(chunks)
     # Then the client sees role, content and finish, without null noise
-    assert [chunk["choices"][0]["delta"] for chunk in out] == [{"role": "assistant"}, {"content": "Hi"}, {}]
+    assert [chunk["choices"][0]["delta"] for chunk in out] == [
+        {"role": "assistant", "content": ""},
+        {"content": "Hi"},
+        {},
+    ]

@@ -36,9 +36,12 @@ def test_a_known_model_that_is_not_enabled_is_not_found():
 
 
 def test_an_unknown_model_is_not_found():
+    # Given both models enabled
+    # When a client names a model the gateway does not serve
+    # Then it is a 404 whose message names that model
     with pytest.raises(GatewayError) as raised:
         resolve_model("gpt-4o", BOTH)
-    assert raised.value.status == 404
+    assert (raised.value.status, raised.value.code, raised.value.param) == (404, "model_not_found", "model")
     assert "gpt-4o" in raised.value.message
 
 
@@ -60,5 +63,8 @@ def test_list_models_shows_exactly_the_enabled_models_as_openai_objects():
 
 
 def test_retrieve_model_accepts_aliases():
+    # Given both known models enabled
+    # When a client retrieves a model by its short alias
+    # Then the model object carries the Bedrock id
     assert retrieve_model("gpt-oss-20b", BOTH)["id"] == GPT_OSS_20B
     assert set(KNOWN_MODELS) == set(BOTH)

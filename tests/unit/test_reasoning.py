@@ -77,7 +77,10 @@ def test_reasoning_is_released_as_it_arrives_not_only_at_the_end():
 
 
 def test_only_a_possible_closing_tag_prefix_is_held_back():
+    # Given reasoning ending in what may be the start of `</reasoning>`
+    # When it is streamed
     splitter = ReasoningSplitter()
+    # Then only that possible tag prefix is held back, and released as reasoning once it proves not to be the tag
     assert splitter.feed("<reasoning>abc</rea") == ("abc", "")
     assert splitter.feed("l tag") == ("</real tag", "")
 

@@ -21,6 +21,9 @@ def test_a_chunk_is_one_data_event_with_compact_utf8_json():
 
 
 def test_the_stream_terminator_is_openais():
+    # Given a stream that has sent its last chunk
+    # When the terminator is framed
+    # Then it is OpenAI's exact `data: [DONE]` event, which the SDKs wait for
     assert DONE == b"data: [DONE]\n\n"
 
 
@@ -34,7 +37,10 @@ def test_an_error_after_streaming_began_is_an_openai_error_object_event():
 
 
 def test_ids_look_like_openais_and_are_unique():
+    # Given many completions
+    # When each gets an id
     ids = {completion_id() for _ in range(100)}
+    # Then the ids are distinct and shaped like OpenAI's, and tool call ids like OpenAI's too
     assert len(ids) == 100
     assert all(re.fullmatch(r"chatcmpl-[0-9a-f]{24}", value) for value in ids)
     assert tool_call_id().startswith("call_")

@@ -20,6 +20,8 @@ from botocore.exceptions import (
 )
 from gptoss.errors import GatewayError, from_bedrock_error
 
+from gateway.param_errors import from_param_validation
+
 _END = object()
 # Blocking boto3 work runs here: a plain executor hop costs less than anyio's worker threads and capacity limiter.
 # As many threads as the Bedrock client's connection pool (gateway.aws), started on demand.
@@ -42,8 +44,8 @@ def _to_gateway_error(exc: Exception) -> GatewayError | None:
     if isinstance(exc, ClientError):
         error = exc.response.get("Error", {})
         return from_bedrock_error(str(error.get("Code", "")), str(error.get("Message", "")))
-    if isinstance(exc, ParamValidationError):  # botocore's message quotes the offending values
-        return GatewayError(400, str(exc).replace("\n", " ").strip(), quotes_request=True)
+    if isinstance(exc, ParamValidationError):
+        return from_param_validation(str(exc.kwargs.get("report", "")))
     if isinstance(exc, ReadTimeoutError):
         return from_bedrock_error("ModelTimeoutException", "Bedrock did not answer within the read timeout.")
     if isinstance(exc, ConnectTimeoutError | EndpointConnectionError):

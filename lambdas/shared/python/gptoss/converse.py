@@ -299,7 +299,7 @@ def from_converse_response(response: Json, *, model: str, completion_id: str, cr
     leaked, content = split_reasoning("".join(texts))
     if leaked:
         reasoning.append(leaked)
-    message: Json = {"role": "assistant", "content": content if content or not tool_calls else None}
+    message: Json = {"role": "assistant", "content": content if content.strip() or not tool_calls else None}
     if any(reasoning):
         message["reasoning_content"] = "".join(reasoning)
     if tool_calls:

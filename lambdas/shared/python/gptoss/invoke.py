@@ -12,6 +12,9 @@ InvokeModel takes the OpenAI body itself, so the request side is nearly a pass-t
 On the way back the leading `<reasoning>...</reasoning>` block is split into `reasoning_content` (see
 `gptoss.reasoning`), the `amazon-bedrock-*` keys are removed, and a guardrail verdict becomes the documented
 top-level `guardrail` field (`{"action", "trace"}`), with `finish_reason: "content_filter"` when it intervened.
+
+A reply that calls tools without saying anything has `content: null`, and the first streamed delta of a choice
+carries `role` and `content` (`""`, or null when it starts with a tool call), as OpenAI's do.
 """
 
 from __future__ import annotations
@@ -75,6 +78,8 @@ def _split_message(message: Json) -> Json:
         reasoning, message["content"] = split_reasoning(content)
         if reasoning is not None:
             message["reasoning_content"] = (message.get("reasoning_content") or "") + reasoning
+    if message.get("tool_calls") and not (message.get("content") or "").strip():
+        message["content"] = None  # as OpenAI answers a tool call without text
     return message
 
 
@@ -148,7 +153,7 @@ class InvokeStreamTranslator:
     def _emit(self, index: int, delta: Json, finish: str | None = None, logprobs: object = None) -> Json:
         if index not in self._started:
             self._started.add(index)
-            delta = {"role": "assistant", **delta}
+            delta = {"role": "assistant", "content": None if "tool_calls" in delta else "", **delta}
         choice = build.choice_delta(delta, finish, index)
         choice["logprobs"] = logprobs
         return self._chunk([choice])
