@@ -170,6 +170,8 @@ def web_adapter_environment() -> dict[str, str]:
         "AWS_LAMBDA_EXEC_WRAPPER": "/opt/bootstrap",
         "AWS_LWA_INVOKE_MODE": "response_stream",
         "AWS_LWA_READINESS_CHECK_PATH": "/healthz",
+        # The adapter reads AWS_LWA_PORT (its bare PORT fallback is deprecated); run.sh binds uvicorn to PORT.
+        "AWS_LWA_PORT": "8080",
         "PORT": "8080",
         # run.sh starts a fresh interpreter: make the layers' /opt/python importable there.
         "PYTHONPATH": "/opt/python",

@@ -68,6 +68,24 @@ def test_every_model_route_streams_with_a_fifteen_minute_timeout(synth: Synth) -
         assert uri[-1] == "/response-streaming-invocations", route
 
 
+def test_functions_answering_in_response_stream_mode_are_only_invoked_through_streaming_routes(synth: Synth) -> None:
+    # Given the functions whose web adapter answers in response_stream mode (a stream prelude, not a proxy JSON)
+    streaming = {
+        logical_id
+        for logical_id, props in functions_by_name(synth.resources).values()
+        if props["Environment"]["Variables"].get("AWS_LWA_INVOKE_MODE") == "response_stream"
+    }
+    assert streaming
+    # Then every route reaching one of them uses STREAM and the InvokeWithResponseStream URI, and no other route does
+    for route, method in routes(synth.resources).items():
+        integration = method["Integration"]
+        uri = integration["Uri"]["Fn::Join"][1]
+        targets = {part["Fn::GetAtt"][0] for part in uri if isinstance(part, dict) and "Fn::GetAtt" in part}
+        stream = integration.get("ResponseTransferMode") == "STREAM"
+        assert stream == bool(targets & streaming), route
+        assert (uri[-1] == "/response-streaming-invocations") == stream, route
+
+
 def test_no_route_is_reachable_without_the_authorizer_and_an_api_key(synth: Synth) -> None:
     # Given the API's single REQUEST authorizer reading the Authorization header
     authorizer_id, authorizer = the_one(synth.of_type("AWS::ApiGateway::Authorizer"))
@@ -181,7 +199,7 @@ def test_model_functions_run_python313_arm64_under_the_web_adapter_with_the_cont
         assert variables["AWS_LAMBDA_EXEC_WRAPPER"] == "/opt/bootstrap"
         assert variables["AWS_LWA_INVOKE_MODE"] == "response_stream"
         assert variables["AWS_LWA_READINESS_CHECK_PATH"] == "/healthz"
-        assert variables["PORT"] == "8080"
+        assert variables["AWS_LWA_PORT"] == variables["PORT"] == "8080"
         assert variables["ENABLED_MODELS"] == f"{GPT_OSS_20B},{GPT_OSS_120B}"
         assert variables["DEFAULT_MODEL"] == GPT_OSS_120B
         assert variables["LOG_PROMPTS"] == "false"
