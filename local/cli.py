@@ -18,8 +18,10 @@ from typing import IO, Any
 
 from gptoss.batch_records import (
     DEFAULT_MAX_FILE_BYTES,
+    DEFAULT_MAX_RECORD_BYTES,
     DEFAULT_MAX_RECORDS,
     DEFAULT_MIN_RECORDS,
+    RUN_NAME_PATTERN,
     Limits,
     Report,
     iter_lines,
@@ -46,7 +48,11 @@ def file_chunks(path: Path) -> Iterator[bytes]:
 def validate_file(path: Path, model: str, limits: Limits) -> Report:
     """The pipeline's validation, run on a local file (streamed, like the validate step)."""
     return validate_lines(
-        iter_lines(file_chunks(path)), size=path.stat().st_size, model=model, enabled=KNOWN_MODELS, limits=limits
+        iter_lines(file_chunks(path), limits.max_record_bytes),
+        size=path.stat().st_size,
+        model=model,
+        enabled=KNOWN_MODELS,
+        limits=limits,
     )
 
 
@@ -106,7 +112,12 @@ def _model(name: str) -> str:
 
 
 def _limits(args: argparse.Namespace) -> Limits:
-    return Limits(min_records=args.min_records, max_records=args.max_records, max_file_bytes=args.max_file_bytes)
+    return Limits(
+        min_records=args.min_records,
+        max_records=args.max_records,
+        max_file_bytes=args.max_file_bytes,
+        max_record_bytes=args.max_record_bytes,
+    )
 
 
 def cmd_validate(args: argparse.Namespace) -> int:
@@ -180,6 +191,15 @@ def download_results(s3: Any, bucket: str, status: dict[str, Any], target: Path)
 
 
 def cmd_submit(args: argparse.Namespace, *, session: Any = None, sleep: Callable[[float], None] = time.sleep) -> int:
+    name = args.name or args.file.name.removesuffix(".jsonl")
+    if not RUN_NAME_PATTERN.fullmatch(name):
+        # The pipeline would refuse the key and report under another (sanitised) name: --wait would never see it.
+        print(
+            f"error: run name {name!r}: use 1-100 letters, digits, '.', '-' and '_' (starting with a letter or digit);"
+            " rename the file or pass --name",
+            file=sys.stderr,
+        )
+        return 2
     report = validate_file(args.file, args.model, _limits(args))
     if not report.valid:
         print_report(args.file, report, sys.stderr)
@@ -190,7 +210,6 @@ def cmd_submit(args: argparse.Namespace, *, session: Any = None, sleep: Callable
     session = session or boto3.session.Session()
     s3 = session.client("s3")
     bucket = args.bucket or stack_bucket(args.stack, session.client("cloudformation"))
-    name = args.name or args.file.name.removesuffix(".jsonl")
     key = f"input/{args.model.removeprefix('openai.').removesuffix('-1:0')}/{name}.jsonl"
     s3.upload_file(str(args.file), bucket, key)
     etag = s3.head_object(Bucket=bucket, Key=key)["ETag"].strip('"')
@@ -219,6 +238,7 @@ def build_parser() -> argparse.ArgumentParser:
         sub.add_argument("--min-records", type=int, default=DEFAULT_MIN_RECORDS)
         sub.add_argument("--max-records", type=int, default=DEFAULT_MAX_RECORDS)
         sub.add_argument("--max-file-bytes", type=int, default=DEFAULT_MAX_FILE_BYTES)
+        sub.add_argument("--max-record-bytes", type=int, default=DEFAULT_MAX_RECORD_BYTES)
 
     validate = batch.add_parser("validate", help="check a file offline (exit 0 valid, 1 invalid)")
     common(validate)

@@ -1,9 +1,13 @@
 """Step 4: turn the finished job's output into `results/<name>/` and account for every input record.
 
-Streams the input (for its recordIds, in order) and Bedrock's `.jsonl.out`; each input recordId lands in exactly one
+Streams the input (for its recordIds, in order) and Bedrock's `.out` files; each input recordId lands in exactly one
 of `succeeded.jsonl` (recordId + OpenAI chat.completion, reasoning split out) or `failed.jsonl` (recordId + error),
-including records Bedrock never processed. Memory: the recordIds only (at most BATCH_MAX_RECORDS of them); the
-result files are written to /tmp and uploaded in parts.
+including records Bedrock never processed. Output lines may come in any order; a line for an unknown recordId (or
+with none) is counted, not written; of several lines for one recordId a success wins, else the first error. Every
+`.out` file of the job but the manifest is read (normally the one `<input file>.out`). Memory: the recordIds only
+(at most BATCH_MAX_RECORDS of them); the result files are written to /tmp and uploaded in parts.
+Token totals in the summary are summed from `succeeded.jsonl` (so they match the files); Bedrock's own manifest,
+when there is one, is kept beside them under `manifest`.
 A Failed, Stopped or Expired job also leaves `errors/<name>.json` with Bedrock's message.
 Input: `{"run": ..., "job": ...}`. Output (`$.outcome`): the event detail published for the terminal state.
 """
@@ -39,7 +43,9 @@ def handler(event: dict[str, Any], context: object = None) -> dict[str, Any]:
         manifest_key = f"{out_base}manifest.json.out"
         manifest = get_json(s3, out_bucket, manifest_key) if manifest_key in written else None
         out_key = f"{out_base}{run['key'].rsplit('/', 1)[-1]}.out"
-        output_lines = stream_lines(s3, out_bucket, out_key) if out_key in written else iter(())
+        out_keys = sorted(key for key in written if key.endswith(".out") and key != manifest_key)
+        out_keys.sort(key=lambda key: key != out_key)
+        output_lines = (line for key in out_keys for line in stream_lines(s3, out_bucket, key))
         with tempfile.TemporaryDirectory() as tmp:
             tally = _write_results(s3, run, info, output_lines, Path(tmp))
         summary = _summary(run, info, manifest, tally)
@@ -93,39 +99,65 @@ def _write_results(
     input_ids = [
         record_id_of(line) for line in stream_lines(s3, run["bucket"], run["key"], version_id=run.get("version_id"))
     ]
-    wanted = set(input_ids)
-    tally = {"succeeded": 0, "failed": 0, "not_processed": 0, "unmatched": 0, "input_tokens": 0, "output_tokens": 0}
+    wanted = set(input_ids) - {None}
+    succeeded: set[str] = set()
+    errored: set[str] = set()
+    tally = {
+        "succeeded": 0,
+        "failed": 0,
+        "not_processed": 0,
+        "unmatched": 0,
+        "duplicates": 0,
+        "input_tokens": 0,
+        "output_tokens": 0,
+    }
     keys = results_keys(run["name"])
-    with (tmp / "succeeded.jsonl").open("w") as ok_file, (tmp / "failed.jsonl").open("w") as failed_file:
-        done: set[str] = set()
+    errors_path = tmp / "errors.jsonl"
+    with (tmp / "succeeded.jsonl").open("w") as ok_file, errors_path.open("w") as errors_file:
         for line in output_lines:
-            result = parse_output_line(line, model=run["model"])
-            if result.record_id not in wanted or result.record_id in done:
-                tally["unmatched"] += 1
+            if not line.strip():
                 continue
-            done.add(result.record_id)
-            _write(result, ok_file, failed_file, tally)
+            result = parse_output_line(line, model=run["model"])
+            record_id = result.record_id
+            if record_id not in wanted:
+                tally["unmatched"] += 1
+            elif record_id in succeeded or (record_id in errored and not result.succeeded):
+                tally["duplicates"] += 1
+            elif result.succeeded:
+                tally["duplicates"] += record_id in errored
+                succeeded.add(record_id)
+                _write(result, ok_file, tally)
+            else:
+                errored.add(record_id)
+                errors_file.write(_line(result))
+    with (tmp / "failed.jsonl").open("w") as failed_file, errors_path.open() as errors_file:
+        for line in errors_file:
+            # An error later superseded by a success for the same record is dropped here.
+            if json.loads(line)["recordId"] not in succeeded:
+                failed_file.write(line)
+                tally["failed"] += 1
         reason = _not_processed_reason(info)
         for record_id in input_ids:
-            if record_id not in done:
-                done.add(record_id)
+            if record_id not in succeeded and record_id not in errored:
                 tally["not_processed"] += 1
-                _write(failed(record_id, "not_processed", reason), ok_file, failed_file, tally)
+                _write(failed(record_id, "not_processed", reason), failed_file, tally)
     for part in ("succeeded", "failed"):
         s3.upload_file(str(tmp / f"{part}.jsonl"), run["bucket"], keys[part])
     return tally
 
 
-def _write(result: BatchResult, ok_file: IO[str], failed_file: IO[str], tally: dict[str, int]) -> None:
-    line = json.dumps(result.to_dict(), separators=(",", ":")) + "\n"
+def _line(result: BatchResult) -> str:
+    return json.dumps(result.to_dict(), separators=(",", ":")) + "\n"
+
+
+def _write(result: BatchResult, out: IO[str], tally: dict[str, int]) -> None:
+    out.write(_line(result))
     if result.succeeded:
-        ok_file.write(line)
         tally["succeeded"] += 1
         prompt, completion = result.usage()
         tally["input_tokens"] += prompt
         tally["output_tokens"] += completion
     else:
-        failed_file.write(line)
         tally["failed"] += 1
 
 
@@ -166,10 +198,8 @@ def _summary(
             "not_processed": tally["not_processed"],
         },
         "unmatched_output_records": tally["unmatched"],
-        "tokens": {
-            "input": manifest.get("inputTokenCount", tally["input_tokens"]),
-            "output": manifest.get("outputTokenCount", tally["output_tokens"]),
-        },
+        "duplicate_output_records": tally["duplicates"],
+        "tokens": {"input": tally["input_tokens"], "output": tally["output_tokens"]},
         "timings": {
             "submitted_at": _iso(submitted),
             "ended_at": _iso(ended),

@@ -24,7 +24,14 @@ from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from gptoss.batch_records import DEFAULT_MAX_FILE_BYTES, DEFAULT_MAX_RECORDS, DEFAULT_MIN_RECORDS, Limits
+from gptoss.batch_records import (
+    DEFAULT_MAX_FILE_BYTES,
+    DEFAULT_MAX_RECORD_BYTES,
+    DEFAULT_MAX_RECORDS,
+    DEFAULT_MIN_RECORDS,
+    RUN_NAME_PATTERN,
+    Limits,
+)
 from gptoss.errors import GatewayError
 from gptoss.models import KNOWN_MODELS, resolve_model
 
@@ -34,7 +41,7 @@ RESULTS_PREFIX = "results/"
 ERRORS_PREFIX = "errors/"
 STATUS_PREFIX = "status/"
 CLAIMS_PREFIX = "status/claims/"
-NAME_PATTERN = re.compile(r"[A-Za-z0-9][A-Za-z0-9._-]{0,99}")
+NAME_PATTERN = RUN_NAME_PATTERN
 TERMINAL_JOB_STATUSES = ("Completed", "PartiallyCompleted", "Failed", "Stopped", "Expired")
 FAILED_JOB_STATUSES = ("Failed", "Stopped", "Expired")
 # Run states (status/<name>.json) of a run that has not ended yet: it holds its name.
@@ -94,6 +101,7 @@ class BatchSettings:
                 min_records=_int(env, "BATCH_MIN_RECORDS", DEFAULT_MIN_RECORDS),
                 max_records=_int(env, "BATCH_MAX_RECORDS", DEFAULT_MAX_RECORDS),
                 max_file_bytes=_int(env, "BATCH_MAX_FILE_BYTES", DEFAULT_MAX_FILE_BYTES),
+                max_record_bytes=_int(env, "BATCH_MAX_RECORD_BYTES", DEFAULT_MAX_RECORD_BYTES),
             ),
             job_timeout_hours=_int(env, "BATCH_TIMEOUT_HOURS", 24),
             poll_seconds=_int(env, "BATCH_POLL_SECONDS", 60, minimum=0),

@@ -30,10 +30,14 @@ def handler(event: dict[str, Any], context: object = None) -> dict[str, Any]:
         if status is None:
             return _error(404, f"No batch named '{run_id}'.", "invalid_request_error", code="batch_not_found")
         return _response(200, status)
-    limit = _limit((event.get("queryStringParameters") or {}).get("limit"))
+    query = event.get("queryStringParameters") or {}
+    limit = _limit(query.get("limit"))
     if limit is None:
         return _error(400, f"limit must be an integer between 1 and {MAX_LIMIT}.", "invalid_request_error", "limit")
-    return _response(200, _list(s3, bucket, limit))
+    listing = _list(s3, bucket, limit, query.get("after"))
+    if listing is None:
+        return _error(400, f"after: no batch named '{query['after']}'.", "invalid_request_error", "after")
+    return _response(200, listing)
 
 
 def _get(s3: Any, bucket: str, run_id: str) -> dict[str, Any] | None:
@@ -43,13 +47,20 @@ def _get(s3: Any, bucket: str, run_id: str) -> dict[str, Any] | None:
     return get_json(s3, bucket, key) if listed and listed[0]["Key"] == key else None
 
 
-def _list(s3: Any, bucket: str, limit: int) -> dict[str, Any]:
-    """Most recently updated runs first."""
+def _list(s3: Any, bucket: str, limit: int, after: str | None) -> dict[str, Any] | None:
+    """Most recently updated runs first; `after` (a run id, e.g. the previous page's `last_id`) starts the page past
+    that run. None when `after` names no run."""
     objects: list[dict[str, Any]] = []
     paginator = s3.get_paginator("list_objects_v2")
     for page in paginator.paginate(Bucket=bucket, Prefix=STATUS_PREFIX, Delimiter="/"):
         objects.extend(item for item in page.get("Contents", []) if item["Key"].endswith(".json"))
-    objects.sort(key=lambda item: item["LastModified"], reverse=True)
+    # Newest first; equal times (same second) in a fixed order, so pages neither repeat nor skip a run.
+    objects.sort(key=lambda item: (item["LastModified"], item["Key"]), reverse=True)
+    if after is not None:
+        keys = [item["Key"] for item in objects]
+        if status_key(after) not in keys:
+            return None
+        objects = objects[keys.index(status_key(after)) + 1 :]
     data = [status for item in objects[:limit] if (status := get_json(s3, bucket, item["Key"])) is not None]
     return {
         "object": "list",

@@ -40,12 +40,15 @@ def transient_errors() -> Iterator[None]:
         raise
 
 
-def stream_lines(s3: BaseClient, bucket: str, key: str, *, version_id: str | None = None) -> Iterator[bytes]:
-    """The object's lines, read in 1 MiB chunks (never the whole object); the GET starts on first iteration."""
+def stream_lines(
+    s3: BaseClient, bucket: str, key: str, *, version_id: str | None = None, max_line_bytes: int | None = None
+) -> Iterator[bytes]:
+    """The object's lines, read in 1 MiB chunks (never the whole object); the GET starts on first iteration.
+    With `max_line_bytes`, longer lines are cut (see `iter_lines`)."""
     extra = {"VersionId": version_id} if version_id else {}
     body = s3.get_object(Bucket=bucket, Key=key, **extra)["Body"]
     try:
-        yield from iter_lines(body.iter_chunks(CHUNK_BYTES))
+        yield from iter_lines(body.iter_chunks(CHUNK_BYTES), max_line_bytes)
     finally:
         body.close()
 

@@ -132,7 +132,9 @@ def _validate(s3: Any, source: Source, key_problem: str | None, model: str, sett
         report = Report(model=model, bytes=source.size)
         report.add(Problem(None, "invalid_key", key_problem))
         return report
-    lines = stream_lines(s3, source.bucket, source.key, version_id=source.version_id)
+    lines = stream_lines(
+        s3, source.bucket, source.key, version_id=source.version_id, max_line_bytes=settings.limits.max_record_bytes
+    )
     return validate_lines(lines, size=source.size, model=model, enabled=settings.enabled_models, limits=settings.limits)
 
 

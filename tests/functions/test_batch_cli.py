@@ -153,3 +153,16 @@ def test_submit_wait_stops_with_the_report_when_the_name_is_held_by_a_running_ru
     assert "daily: conflict" in out
     assert "not started: 'daily' is busy" in out
     assert [p.name for p in (tmp_path / "out").iterdir()] == ["daily.json"]
+
+
+@pytest.mark.parametrize(("file_name", "extra"), [("my data.jsonl", []), ("ok.jsonl", ["--name", "données"])])
+def test_submit_refuses_a_run_name_the_pipeline_would_rename(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], file_name: str, extra: list[str]
+) -> None:
+    # Given a valid file whose name (or --name) has a space or non-ASCII letters
+    path = write_file(tmp_path / file_name, 100)
+    # When it is submitted
+    code = cli.main(["batch", "submit", str(path), "--bucket", BUCKET, "--wait", *extra])
+    # Then nothing is uploaded (--wait would otherwise wait forever for a run under that name) and exit status is 2
+    assert code == 2
+    assert "--name" in capsys.readouterr().err

@@ -319,3 +319,161 @@ def test_a_run_record_older_than_any_execution_no_longer_holds_its_name(s3: Any)
     # Then the new run takes the name
     assert run["valid"] is True
     assert read_json(s3, "status/old.json")["execution"] == "exec-1"
+
+
+def finished(s3: Any, name: str, count: int) -> tuple[dict[str, Any], dict[str, Any], str]:
+    """A validated, submitted and finished run of `count` records, and the key of the `.out` file Bedrock wrote."""
+    run = batch_validate.handler(upload(s3, f"input/{name}.jsonl", count))
+    job = batch_submit.handler({"run": run})
+    while not job["done"]:
+        job = batch_check.handler({"run": run, "job": job})
+    written = s3.list_objects_v2(Bucket=BUCKET, Prefix=f"batch-output/{name}/")["Contents"]
+    return run, job, next(item["Key"] for item in written if item["Key"].endswith(".jsonl.out"))
+
+
+def result_lines(s3: Any, name: str, part: str) -> list[dict[str, Any]]:
+    body = s3.get_object(Bucket=BUCKET, Key=f"results/{name}/{part}.jsonl")["Body"].read().decode()
+    return [json.loads(line) for line in body.splitlines()]
+
+
+def test_collect_accounts_for_every_record_whatever_bedrock_writes(s3: Any) -> None:
+    # Given a finished job of 6 records whose output Bedrock wrote out of order, with: r1 failed then succeeded, r2
+    # succeeded then failed, r3 cut off mid-line, r4 not a chat.completion, r5 missing, plus a line for an unknown
+    # recordId, one with an id Bedrock made up, a line that is not JSON and a blank line
+    run, job, out_key = finished(s3, "messy", 6)
+    body = s3.get_object(Bucket=BUCKET, Key=out_key)["Body"].read().decode()
+    good = {line["recordId"]: line for line in map(json.loads, body.splitlines())}
+    error = {"errorCode": 400, "errorMessage": "bad record"}
+    lines = [
+        good["r2"],
+        {"recordId": "r1", "modelInput": {}, "error": error},
+        {**good["r0"], "recordId": "stranger"},
+        {"recordId": "r4", "modelInput": {}, "modelOutput": {"output": {"message": {"content": []}}}},
+        good["r1"],
+        {"recordId": "r2", "modelInput": {}, "error": error},
+        {**good["r0"], "recordId": "CALL0000001"},
+        good["r0"],
+    ]
+    text = [json.dumps(line) for line in lines] + [json.dumps(good["r3"])[:50], "not json", ""]
+    s3.put_object(Bucket=BUCKET, Key=out_key, Body="\n".join(text).encode())
+    # When results are collected
+    outcome = batch_collect.handler({"run": run, "job": job})
+    # Then each input recordId is in exactly one file, a success winning over an error for the same record
+    succeeded = result_lines(s3, "messy", "succeeded")
+    failed = result_lines(s3, "messy", "failed")
+    assert sorted(line["recordId"] for line in succeeded) == ["r0", "r1", "r2"]
+    assert sorted(line["recordId"] for line in failed) == ["r3", "r4", "r5"]
+    codes = {line["recordId"]: line["error"]["code"] for line in failed}
+    assert codes == {"r3": "invalid_output", "r4": "invalid_output", "r5": "not_processed"}
+    # And the summary's counts and token totals match the files
+    summary = read_json(s3, "results/messy/summary.json")
+    assert summary["records"] == {"total": 6, "succeeded": 3, "failed": 3, "not_processed": 1}
+    assert (summary["unmatched_output_records"], summary["duplicate_output_records"]) == (3, 2)
+    usage = [line["response"]["usage"] for line in succeeded]
+    assert summary["tokens"] == {
+        "input": sum(u["prompt_tokens"] for u in usage),
+        "output": sum(u["completion_tokens"] for u in usage),
+    }
+    assert summary["tokens"]["input"] > 0
+    assert outcome["records"] == summary["records"]
+
+
+@pytest.mark.parametrize("layout", ["missing", "empty", "renamed_and_split"])
+def test_collect_reads_whatever_out_files_the_job_left(s3: Any, layout: str) -> None:
+    # Given a finished job of 4 records whose output file is missing, empty, or under another name and split in two
+    run, job, out_key = finished(s3, f"out-{layout}", 4)
+    body = s3.get_object(Bucket=BUCKET, Key=out_key)["Body"].read()
+    s3.delete_object(Bucket=BUCKET, Key=out_key)
+    if layout == "empty":
+        s3.put_object(Bucket=BUCKET, Key=out_key, Body=b"")
+    if layout == "renamed_and_split":
+        lines = body.splitlines()
+        base = out_key.rsplit("/", 1)[0]
+        s3.put_object(Bucket=BUCKET, Key=f"{base}/part-1.jsonl.out", Body=b"\n".join(lines[:2]))
+        s3.put_object(Bucket=BUCKET, Key=f"{base}/part-2.jsonl.out", Body=b"\n".join(lines[2:]))
+    # When results are collected
+    batch_collect.handler({"run": run, "job": job})
+    # Then all 4 records are accounted for: as not processed when there is no output, else as succeeded
+    summary = read_json(s3, f"results/out-{layout}/summary.json")
+    expected = 4 if layout == "renamed_and_split" else 0
+    assert summary["records"] == {
+        "total": 4,
+        "succeeded": expected,
+        "failed": 4 - expected,
+        "not_processed": 4 - expected,
+    }
+    ids = [line["recordId"] for part in ("succeeded", "failed") for line in result_lines(s3, f"out-{layout}", part)]
+    assert sorted(ids) == ["r0", "r1", "r2", "r3"]
+
+
+@pytest.mark.parametrize(
+    ("key", "name"),
+    [
+        ("input/my data.jsonl", "my_data"),
+        ("input/my+data.jsonl", "my_data"),
+        ("input/données.jsonl", "donn_es"),
+        ("input/gpt-oss-120b/team/a.jsonl", "a"),
+    ],
+)
+def test_a_key_with_odd_characters_or_nested_folders_is_refused_with_a_report(s3: Any, key: str, name: str) -> None:
+    # Given an upload whose file name has a space, a plus or non-ASCII letters, or which sits in a nested folder
+    # (EventBridge gives S3 keys as they are, not URL-encoded: ' ' stays ' ')
+    state = upload(s3, key, 3)
+    # When the validate step runs
+    run = batch_validate.handler(state)
+    # Then no job can start, and the report, under a sanitised name, explains the key
+    assert (run["valid"], run["name"]) == (False, name)
+    [problem] = read_json(s3, f"errors/{name}.json")["problems"]
+    assert problem["code"] == "invalid_key"
+
+
+def test_a_model_folder_named_by_its_bedrock_id_selects_that_model(s3: Any) -> None:
+    # Given an upload under the 20b model's Bedrock id (a ':' in the key, raw in EventBridge events)
+    state = upload(s3, f"input/{MODEL_20B}/byid.jsonl", 3)
+    # When the validate step runs
+    run = batch_validate.handler(state)
+    # Then the run is valid, for that model
+    assert (run["valid"], run["model"]) == (True, MODEL_20B)
+
+
+def test_the_status_api_pages_through_many_runs_with_after(s3: Any) -> None:
+    # Given 25 runs
+    for i in range(25):
+        s3.put_object(Bucket=BUCKET, Key=f"status/run{i:02}.json", Body=json.dumps({"id": f"run{i:02}"}).encode())
+    # When the list is read 10 at a time, each page starting after the previous page's last id
+    seen: list[str] = []
+    after: str | None = None
+    pages = 0
+    while True:
+        query = {"limit": "10", **({"after": after} if after else {})}
+        page = json.loads(batch_status_api.handler({"httpMethod": "GET", "queryStringParameters": query})["body"])
+        pages += 1
+        seen += [item["id"] for item in page["data"]]
+        if not page["has_more"]:
+            break
+        after = page["last_id"]
+    # Then three pages list every run exactly once
+    assert pages == 3
+    assert sorted(seen) == [f"run{i:02}" for i in range(25)]
+
+
+@pytest.mark.usefixtures("s3")
+@pytest.mark.parametrize("run_id", ["nope", "../status/x", "a b", "%2e%2e", "x" * 300, "claims/abc"])
+def test_an_unknown_or_ill_formed_batch_id_is_an_openai_404(run_id: str) -> None:
+    # Given no run by that id (some not even possible names)
+    # When it is asked for
+    response = batch_status_api.handler({"httpMethod": "GET", "pathParameters": {"id": run_id}})
+    # Then it is a 404 in OpenAI's error shape
+    assert response["statusCode"] == 404
+    error = json.loads(response["body"])["error"]
+    assert (error["type"], error["code"]) == ("invalid_request_error", "batch_not_found")
+
+
+@pytest.mark.usefixtures("s3")
+def test_listing_after_an_unknown_id_is_a_400_naming_after() -> None:
+    # Given no run named "ghost"
+    # When the list is asked for the runs after it
+    response = batch_status_api.handler({"httpMethod": "GET", "queryStringParameters": {"after": "ghost"}})
+    # Then it is a 400 naming the parameter
+    assert response["statusCode"] == 400
+    assert json.loads(response["body"])["error"]["param"] == "after"

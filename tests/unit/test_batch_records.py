@@ -75,6 +75,61 @@ def test_each_broken_line_is_reported_with_its_line_number(bad_line: bytes, code
     assert all(line == 2 for line, _ in problems)
 
 
+@pytest.mark.parametrize(
+    ("bad_line", "code"),
+    [
+        (b"\xef\xbb\xbf" + record("b1"), "byte_order_mark"),
+        (record("b1").decode().encode("utf-16"), "invalid_utf8"),
+        (record("b1").decode().encode("utf-16-be"), "invalid_json"),
+        (record("b1", temperature=1).replace(b"hi", b"caf\xe9"), "invalid_utf8"),
+        (record("b1").replace(b"hi", b"\xed\xa0\x80"), "invalid_utf8"),
+        (b"42", "invalid_record"),
+        (b'"text"', "invalid_record"),
+        (b"null", "invalid_record"),
+        (b"   \r", "blank_line"),
+        (record("b1", max_completion_tokens=0), "invalid_model_input"),
+        (record("b1", max_completion_tokens=-5), "invalid_model_input"),
+        (record("b1", max_completion_tokens=True), "invalid_model_input"),
+        (record("b1", max_completion_tokens=1.5), "invalid_model_input"),
+        (record("b1", model="openai.gpt-oss-20b-1:0"), "model_mismatch"),
+        (record("b1", model=7), "model_mismatch"),
+    ],
+)
+def test_encoding_and_value_edge_cases_are_line_numbered_problems(bad_line: bytes, code: str) -> None:
+    # Given a file whose second line has a byte order mark, is UTF-16, has a non-UTF-8 byte or a lone surrogate,
+    # is a bare JSON value or whitespace, or has an out-of-range token limit or another model
+    lines = [record("ok1"), bad_line, record("ok3")]
+    # When it is validated (never a crash)
+    problems = validate(lines)
+    # Then line 2 alone is reported, with the precise problem
+    assert (2, code) in problems
+    assert all(line == 2 for line, _ in problems)
+
+
+def test_crlf_endings_trailing_whitespace_and_the_model_id_are_accepted() -> None:
+    # Given a CRLF file with whitespace around a record, naming the batch model by its Bedrock id and by an alias
+    data = record("c1", model=GPT_OSS_120B) + b"  \t\r\n" + record("c2", model="gpt-oss-120b") + b"\r\n"
+    # When split as the pipeline streams it, and validated
+    problems = validate(list(iter_lines([data])))
+    # Then nothing is reported
+    assert problems == []
+
+
+def test_a_record_over_the_size_limit_is_reported_without_holding_the_line() -> None:
+    # Given a 3 MB line arriving in 64 KiB chunks between two normal records, and a 1 MB per-record limit
+    limits = Limits(min_records=2, max_records=5, max_record_bytes=1_000_000)
+    huge = record("big", temperature=1).replace(b"hi", b"x" * 3_000_000)
+    data = record("ok1") + b"\n" + huge + b"\n" + record("ok3") + b"\n"
+    chunks = [data[i : i + 65_536] for i in range(0, len(data), 65_536)]
+    # When split with that limit and validated
+    lines = list(iter_lines(chunks, limits.max_record_bytes))
+    problems = validate(lines, limits=limits)
+    # Then the long line was cut just past the limit, the next record is intact, and line 2 is too large
+    assert [len(line) for line in lines][1] == 1_000_001
+    assert json.loads(lines[2])["recordId"] == "ok3"
+    assert problems == [(2, "record_too_large")]
+
+
 def test_a_duplicate_record_id_names_the_first_line() -> None:
     # Given the same recordId on lines 1 and 3
     lines = [record("dup"), record("other"), record("dup")]
@@ -187,16 +242,47 @@ def test_a_failed_output_line_keeps_bedrocks_error() -> None:
     assert result.to_dict() == {"recordId": "r2", "error": {"code": "400", "message": "bad input"}}
 
 
-@pytest.mark.parametrize("line", [b"oops", b"[]", json.dumps({"recordId": "r3", "modelOutput": {}}).encode()])
+@pytest.mark.parametrize(
+    "line",
+    [
+        b"oops",
+        b"[]",
+        b"\xff\xfe",
+        b"[" * 5000,
+        json.dumps({"recordId": "r3", "modelOutput": {}}).encode(),
+        json.dumps({"recordId": "r3", "modelOutput": {"output": {"message": {"content": [{"text": "hi"}]}}}}).encode(),
+        json.dumps({"recordId": "r3", "modelOutput": {"choices": [{"message": None}]}}).encode(),
+        json.dumps({"recordId": "r3", "modelOutput": {"choices": "none"}}).encode(),
+    ],
+)
 def test_an_unreadable_output_line_is_a_failure_not_a_crash(line: bytes) -> None:
-    # When an unreadable line is parsed
-    # Given a Bedrock output line that is not JSON, not an object, or has neither output nor error
+    # Given a Bedrock output line that is not JSON or not an object, or whose modelOutput is missing, Converse-shaped
+    # or otherwise not a chat.completion
     # When it is parsed
     result = parse_output_line(line, model=GPT_OSS_120B)
     # Then it is reported as invalid output
-    # Then it is reported as invalid output
     assert not result.succeeded
     assert result.error["code"] == "invalid_output"
+
+
+def test_a_truncated_output_line_is_still_attributed_to_its_record() -> None:
+    # Given an output line cut off mid-JSON, its recordId still readable
+    line = output_line("r7", "answer")[:60]
+    # When parsed
+    result = parse_output_line(line, model=GPT_OSS_120B)
+    # Then the failure carries that recordId
+    assert (result.record_id, result.error["code"]) == ("r7", "invalid_output")
+
+
+def test_usage_that_is_not_a_count_adds_no_tokens() -> None:
+    # Given a completion whose usage numbers are not counts
+    value = json.loads(output_line("r8", "ok"))
+    value["modelOutput"]["usage"] = {"prompt_tokens": "many", "completion_tokens": -3}
+    # When parsed and its usage read
+    result = parse_output_line(json.dumps(value), model=GPT_OSS_120B)
+    # Then it succeeded and counts zero tokens rather than failing the whole collection
+    assert result.succeeded
+    assert result.usage() == (0, 0)
 
 
 _junk = st.one_of(

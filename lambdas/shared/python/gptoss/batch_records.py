@@ -7,6 +7,11 @@ Output line (what Bedrock writes): ``{"recordId", "modelInput", "modelOutput"}``
 Bedrock documents the id only as an "alphanumeric string" (its examples use 11 characters, e.g. ``CALL0000001``);
 ids are required here (Bedrock would invent missing ones, which breaks matching results to inputs).
 
+Line rules, stricter than JSON-per-line where Bedrock's behaviour is undocumented (a file it might misread never
+starts a paid job): every line is strict UTF-8 (no byte order mark, no UTF-16, no lone surrogates), one JSON object,
+at most ``max_record_bytes``; blank lines are refused (Bedrock does not document skipping them). A CR before the
+newline (CRLF files) and whitespace around the object are fine: both are JSON whitespace.
+
 Pure functions, no I/O: callers hand in lines (bytes without the trailing newline) from a file or an S3 stream.
 """
 
@@ -23,9 +28,15 @@ from gptoss.invoke import from_invoke_response
 from gptoss.models import resolve_model
 
 RECORD_ID_PATTERN = re.compile(r"[A-Za-z0-9][A-Za-z0-9_-]{0,63}")
+# A run is named after its file (`input/[<model>/]<name>.jsonl`); the name appears in S3 keys and the status API.
+RUN_NAME_PATTERN = re.compile(r"[A-Za-z0-9][A-Za-z0-9._-]{0,99}")
 DEFAULT_MIN_RECORDS = 100
 DEFAULT_MAX_RECORDS = 50_000
 DEFAULT_MAX_FILE_BYTES = 1_000_000_000
+# One record is one chat request: the same 1 MiB bound as the API's MAX_REQUEST_BYTES (a full 128k-token context
+# fits). It also bounds the memory a line can take while a file is streamed.
+DEFAULT_MAX_RECORD_BYTES = 1_048_576
+_RECORD_ID_IN_TEXT = re.compile(rb'"recordId"\s*:\s*"([A-Za-z0-9][A-Za-z0-9_-]{0,63})"')
 MAX_REPORTED_PROBLEMS = 1000
 _TOOL_FIELDS = ("tools", "functions", "function_call")
 
@@ -37,6 +48,7 @@ class Limits:
     min_records: int = DEFAULT_MIN_RECORDS
     max_records: int = DEFAULT_MAX_RECORDS
     max_file_bytes: int = DEFAULT_MAX_FILE_BYTES
+    max_record_bytes: int = DEFAULT_MAX_RECORD_BYTES
     allow_tools: bool = False
 
 
@@ -83,30 +95,69 @@ class Report:
         }
 
 
-def iter_lines(chunks: Iterable[bytes]) -> Iterator[bytes]:
+def iter_lines(chunks: Iterable[bytes], max_line_bytes: int | None = None) -> Iterator[bytes]:
     """Split a stream of byte chunks into lines without their newline; memory is one chunk plus one line.
 
     A CR before the newline is kept: JSON ignores it, and a blank CRLF line still strips to nothing.
+    With `max_line_bytes`, a longer line is cut to `max_line_bytes + 1` bytes (so the caller can tell it was too
+    long) and the rest of it is dropped unread: one huge line never fills memory. Each chunk is copied once, so a
+    line spanning many chunks costs linear, not quadratic, time.
     """
-    pending = b""
+    room = None if max_line_bytes is None else max_line_bytes + 1
+    pending: list[bytes] = []
+    pending_size = 0
     for chunk in chunks:
         if not chunk:
             continue
-        parts = (pending + chunk).split(b"\n") if pending else chunk.split(b"\n")
-        pending = parts.pop()
-        yield from parts
+        parts = chunk.split(b"\n")
+        last = parts.pop()
+        if parts:
+            if pending:
+                pending.append(parts[0])
+                parts[0] = b"".join(pending)
+                pending, pending_size = [], 0
+            for line in parts:
+                yield line if room is None or len(line) <= room else line[:room]
+        if last and (room is None or pending_size < room):
+            piece = last if room is None else last[: room - pending_size]
+            pending.append(piece)
+            pending_size += len(piece)
     if pending:
-        yield pending
+        line = b"".join(pending)
+        yield line if room is None else line[:room]
+
+
+def decode_line(line: bytes | str, line_number: int) -> tuple[str | None, Problem | None]:
+    """The line as text, or the problem that keeps it from being one strict-UTF-8 JSON line."""
+    if isinstance(line, bytes):
+        try:
+            line = line.decode("utf-8")
+        except UnicodeDecodeError as exc:
+            message = (
+                f"not UTF-8: byte 0x{line[exc.start]:02x} at column {exc.start + 1} ({exc.reason}); "
+                "save the file as UTF-8"
+            )
+            return None, Problem(line_number, "invalid_utf8", message)
+    if line.startswith("\ufeff"):
+        message = "the line starts with a byte order mark (BOM): save the file as UTF-8 without BOM"
+        return None, Problem(line_number, "byte_order_mark", message)
+    return line, None
 
 
 def check_record(
     line: bytes | str, line_number: int, *, model: str, enabled: Sequence[str], limits: Limits
 ) -> tuple[str | None, list[Problem]]:
     """Validate one input line; returns its well-formed recordId (or None) and its problems."""
+    if len(line) > limits.max_record_bytes:
+        message = f"the record is over {limits.max_record_bytes} bytes (the per-record limit)"
+        return None, [Problem(line_number, "record_too_large", message)]
+    text, problem = decode_line(line, line_number)
+    if problem is not None:
+        return None, [problem]
     try:
-        record = json.loads(line)
+        record = json.loads(text)
     except (ValueError, RecursionError) as exc:
-        if not line.strip():
+        if not text.strip():
             return None, [Problem(line_number, "blank_line", "blank line: every line must be one JSON record")]
         return None, [Problem(line_number, "invalid_json", f"invalid JSON: {exc}")]
     if type(record) is not dict:
@@ -239,7 +290,9 @@ def plainly_valid(record: object, model: str) -> str | None:
 def validate_lines(
     lines: Iterable[bytes], *, size: int, model: str, enabled: Sequence[str], limits: Limits | None = None
 ) -> Report:
-    """Validate a whole file given its size and its lines; ids are kept only up to `max_records` (memory stays flat)."""
+    """Validate a whole file given its size and its lines; ids are kept only up to `max_records` (memory stays flat).
+
+    `lines` come from `iter_lines(chunks, limits.max_record_bytes)`, so an over-long line arrives already cut."""
     limits = limits or Limits()
     report = Report(model=model, bytes=size)
     if size > limits.max_file_bytes:
@@ -249,9 +302,11 @@ def validate_lines(
     max_records = limits.max_records
     loads = json.loads
     line_number = 0
+    max_record_bytes = limits.max_record_bytes
     for line_number, line in enumerate(lines, start=1):
         try:
-            record_id = plainly_valid(loads(line), model)
+            # Strict UTF-8 first: json.loads(bytes) would also take UTF-16/32 and lone surrogates.
+            record_id = plainly_valid(loads(line.decode("utf-8")), model) if len(line) <= max_record_bytes else None
         except (ValueError, RecursionError):
             record_id = None
         if record_id is None:
@@ -300,9 +355,10 @@ class BatchResult:
         return self.completion is not None
 
     def usage(self) -> tuple[int, int]:
-        """(prompt_tokens, completion_tokens) of a successful record."""
-        usage = (self.completion or {}).get("usage") or {}
-        return int(usage.get("prompt_tokens") or 0), int(usage.get("completion_tokens") or 0)
+        """(prompt_tokens, completion_tokens) of a successful record; 0 for a count Bedrock did not give as a number."""
+        usage = (self.completion or {}).get("usage")
+        usage = usage if isinstance(usage, dict) else {}
+        return _count(usage.get("prompt_tokens")), _count(usage.get("completion_tokens"))
 
     def to_dict(self) -> dict:
         if self.completion is not None:
@@ -310,16 +366,22 @@ class BatchResult:
         return {"recordId": self.record_id, "error": self.error}
 
 
+def _count(value: object) -> int:
+    return value if type(value) is int and value >= 0 else 0
+
+
 def failed(record_id: str | None, code: str, message: str) -> BatchResult:
     return BatchResult(record_id, error={"code": code, "message": message})
 
 
 def parse_output_line(line: bytes | str, *, model: str) -> BatchResult:
-    """Turn one line of Bedrock's `.jsonl.out` into a result, with `<reasoning>` split into `reasoning_content`."""
+    """Turn one line of Bedrock's `.jsonl.out` into a result, with `<reasoning>` split into `reasoning_content`.
+
+    Never raises: an unreadable line is a failure, attributed to its recordId when the text still shows one."""
     try:
         record = json.loads(line)
-    except ValueError as exc:
-        return failed(None, "invalid_output", f"Bedrock wrote a line that is not JSON: {exc}")
+    except (ValueError, RecursionError) as exc:
+        return failed(_record_id_in_text(line), "invalid_output", f"Bedrock wrote a line that is not JSON: {exc}")
     if not isinstance(record, dict):
         return failed(None, "invalid_output", "Bedrock wrote a line that is not a JSON object")
     record_id = record.get("recordId") if isinstance(record.get("recordId"), str) else None
@@ -327,13 +389,31 @@ def parse_output_line(line: bytes | str, *, model: str) -> BatchResult:
     if error:
         return _from_bedrock_error(record_id, error)
     output = record.get("modelOutput")
-    if not isinstance(output, dict) or not output.get("choices"):
+    if output is None:
         return failed(record_id, "invalid_output", "Bedrock returned no modelOutput for this record")
+    if not _is_completion(output):
+        return failed(record_id, "invalid_output", "Bedrock's modelOutput for this record is not a chat.completion")
     try:
         completion = from_invoke_response(output, model=model)
-    except (GatewayError, KeyError, TypeError, ValueError, IndexError) as exc:
+    except (GatewayError, KeyError, TypeError, ValueError, IndexError, AttributeError) as exc:
         return failed(record_id, "invalid_output", f"unreadable modelOutput: {exc}")
     return BatchResult(record_id, completion=completion)
+
+
+def _is_completion(output: object) -> bool:
+    """The shape of an InvokeModel chat.completion: choices, each with a message object."""
+    choices = output.get("choices") if isinstance(output, dict) else None
+    return (
+        isinstance(choices, list)
+        and bool(choices)
+        and all(isinstance(choice, dict) and isinstance(choice.get("message"), dict) for choice in choices)
+    )
+
+
+def _record_id_in_text(line: bytes | str) -> str | None:
+    raw = line.encode("utf-8", "replace") if isinstance(line, str) else line
+    match = _RECORD_ID_IN_TEXT.search(raw[:4096])
+    return match.group(1).decode() if match else None
 
 
 def _from_bedrock_error(record_id: str | None, error: object) -> BatchResult:
