@@ -61,7 +61,7 @@ class BatchLifecycle(Construct):
         construct_id: str,
         *,
         config: GatewayConfig,
-        bucket: s3.IBucket,
+        bucket: s3.Bucket,
         layers: GatewayLayers,
         api: GatewayApi,
     ) -> None:
@@ -74,6 +74,7 @@ class BatchLifecycle(Construct):
         self._grant_function_permissions()
         self.state_machine = self._build_state_machine()
         self._build_rules()
+        self._expire_staged_input()
         status = self.functions["batch-status"].function
         api.add_route("/v1/batches", "GET", status, stream=False)
         api.add_route("/v1/batches/{id}", "GET", status, stream=False)
@@ -89,7 +90,10 @@ class BatchLifecycle(Construct):
         return f"arn:{stack.partition}:bedrock:{stack.region}:{stack.account}:model-invocation-job/*"
 
     def _build_batch_role(self) -> iam.Role:
-        """The role Bedrock assumes to run a job: read ``input/``, write ``batch-output/``, nothing else."""
+        """The role Bedrock assumes to run a job: read ``batch-input/``, write ``batch-output/``, nothing else.
+
+        It never reads ``input/``: the submit step copies the validated object version to ``batch-input/`` first.
+        """
         stack = cdk.Stack.of(self)
         principal = iam.ServicePrincipal("bedrock.amazonaws.com").with_conditions(
             {
@@ -101,7 +105,10 @@ class BatchLifecycle(Construct):
         in_account = {"StringEquals": {"aws:ResourceAccount": stack.account}}
         role.add_to_policy(
             iam.PolicyStatement(
-                sid="ReadInput", actions=["s3:GetObject"], resources=self._objects("input/"), conditions=in_account
+                sid="ReadStagedInput",
+                actions=["s3:GetObject"],
+                resources=self._objects("batch-input/"),
+                conditions=in_account,
             )
         )
         role.add_to_policy(
@@ -112,12 +119,10 @@ class BatchLifecycle(Construct):
                 conditions=in_account,
             )
         )
+        # As in Bedrock's documented batch service-role policy: ListBucket on the bucket, limited to this account.
         role.add_to_policy(
             iam.PolicyStatement(
-                sid="ListInputAndOutput",
-                actions=["s3:ListBucket"],
-                resources=[self.bucket.bucket_arn],
-                conditions={**in_account, "StringLike": {"s3:prefix": ["input/*", "batch-output/*"]}},
+                sid="ListBucket", actions=["s3:ListBucket"], resources=[self.bucket.bucket_arn], conditions=in_account
             )
         )
         return role
@@ -135,6 +140,9 @@ class BatchLifecycle(Construct):
             "batch-submit": [
                 _s3("ReadRunRecords", ["s3:GetObject"], self._objects("status/")),
                 _s3("WriteRunRecords", ["s3:PutObject"], self._objects("status/")),
+                # CopyObject of the validated upload (by VersionId: s3:GetObjectVersion) to the key Bedrock reads.
+                _s3("ReadValidatedInput", ["s3:GetObject", "s3:GetObjectVersion"], self._objects("input/")),
+                _s3("StageInput", ["s3:PutObject"], self._objects("batch-input/")),
                 iam.PolicyStatement(
                     sid="CreateJob",
                     actions=["bedrock:CreateModelInvocationJob"],
@@ -330,6 +338,16 @@ class BatchLifecycle(Construct):
             targets=[targets.LambdaFunction(self.functions["batch-report"].function)],
         )
 
+    def _expire_staged_input(self) -> None:
+        """Staged copies are read only by the job: delete them once no execution (hence no job) can still run."""
+        days = -(-(self.config.batch.job_timeout_hours + EXECUTION_GRACE_HOURS) // 24) + 1
+        self.bucket.add_lifecycle_rule(
+            id="ExpireStagedBatchInput",
+            prefix="batch-input/",
+            expiration=cdk.Duration.days(days),
+            noncurrent_version_expiration=cdk.Duration.days(1),
+        )
+
     def _acknowledge_findings(self) -> None:
         """cdk-nag IAM5 findings, one by one: object prefixes of this bucket and Bedrock job ids are wildcards."""
         bucket = self._nag_ref(self.bucket.bucket_arn)
@@ -340,7 +358,15 @@ class BatchLifecycle(Construct):
         )
         jobs_reason = "Bedrock generates batch job ids at run time; the grant is limited to this account's jobs."
         for role in [self.batch_role, *(function.role for function in self.functions.values())]:
-            for prefix in ("input/", "status/", "status/claims/", "errors/", "results/", "batch-output/"):
+            for prefix in (
+                "input/",
+                "batch-input/",
+                "status/",
+                "status/claims/",
+                "errors/",
+                "results/",
+                "batch-output/",
+            ):
                 acknowledge(role, f"AwsSolutions-IAM5[Resource::{bucket}/{prefix}*]", prefix_reason)
             acknowledge(role, f"AwsSolutions-IAM5[Resource::{jobs}]", jobs_reason)
         machine_role = self.state_machine.role

@@ -114,8 +114,12 @@ def _record_calls(original: Callable[..., Any]) -> Callable[..., Any]:
         if match is not None:
             # IAM action prefix = the service's signing name (e.g. "bedrock" for bedrock-runtime).
             service = self.meta.service_model.signing_name or self.meta.service_model.endpoint_prefix
-            # Reading a specific object version is a different IAM action (s3:GetObjectVersion).
-            qualifier = "[VersionId]" if isinstance(api_params, dict) and api_params.get("VersionId") else ""
+            # Reading a specific object version is a different IAM action (s3:GetObjectVersion); CopyObject names
+            # the version it reads inside CopySource.
+            params = api_params if isinstance(api_params, dict) else {}
+            copy_source = params.get("CopySource")
+            versioned = params.get("VersionId") or (isinstance(copy_source, dict) and copy_source.get("VersionId"))
+            qualifier = "[VersionId]" if versioned else ""
             AWS_CALLS.setdefault(match.group("name"), set()).add((service, operation_name + qualifier))
         return original(self, operation_name, api_params)
 

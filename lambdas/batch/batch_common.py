@@ -2,6 +2,8 @@
 
 Bucket layout (one run = one uploaded file, identified by its name without `.jsonl`):
   input/[<model>/]<name>.jsonl          uploaded by the data team; <model> is an alias or Bedrock id, else the default
+  batch-input/<name>/<hash>/<file>      the validated version of the upload, copied there for Bedrock to read (an
+                                        overwrite of input/ after validation never reaches the job)
   batch-output/<name>/<hash>/<jobId>/   written by Bedrock (the `.jsonl.out` and `manifest.json.out`)
   results/<name>/summary.json, succeeded.jsonl, failed.jsonl
   errors/<name>.json                    invalid input, failed/stopped/expired job, or a pipeline error
@@ -36,6 +38,7 @@ from gptoss.errors import GatewayError
 from gptoss.models import KNOWN_MODELS, resolve_model
 
 INPUT_PREFIX = "input/"
+STAGING_PREFIX = "batch-input/"
 OUTPUT_PREFIX = "batch-output/"
 RESULTS_PREFIX = "results/"
 ERRORS_PREFIX = "errors/"
@@ -201,6 +204,12 @@ def job_name(name: str, source: Source) -> str:
     """Deterministic Bedrock job name (pattern `[a-zA-Z0-9]{1,63}(-*[a-zA-Z0-9+\\-.]){0,63}`, max 63 chars)."""
     safe = re.sub(r"[^A-Za-z0-9.-]", "-", name)[:40].strip("-.") or "run"
     return f"gptoss-{safe}-{source.digest[:12]}"
+
+
+def staging_key(name: str, source: Source) -> str:
+    """Where the submit step copies the validated object for Bedrock: deterministic per bucket/key/etag, keeping the
+    file name (Bedrock names its output `<file>.out`)."""
+    return f"{STAGING_PREFIX}{name}/{source.digest[:12]}/{source.key.rsplit('/', 1)[-1]}"
 
 
 def output_prefix(name: str, source: Source) -> str:

@@ -1,5 +1,9 @@
 """Step 2: start the Bedrock batch job, at most once per bucket/key/etag.
 
+Bedrock reads a copy, not the upload: the exact version that was validated is copied to a gateway-owned staging key
+(`batch-input/...`, deterministic per bucket/key/etag) and the job points there, so overwriting `input/` after
+validation cannot change what the paid job processes. Copying again on a retry writes the same bytes to the same key.
+
 The claim object written by the validate step records the job ARN once it exists; a retried step reuses it. If the
 step died between CreateModelInvocationJob and that write, the retry sends the same `clientRequestToken` (derived
 from bucket/key/etag), which Bedrock treats as the same request.
@@ -11,7 +15,7 @@ from __future__ import annotations
 import time
 from typing import Any
 
-from batch_common import BatchSettings, Source, claim_key, job_name, output_prefix, s3_uri
+from batch_common import BatchSettings, Source, claim_key, job_name, output_prefix, s3_uri, staging_key
 from batch_store import get_json, now, put_json, transient_errors, update_status
 from gateway.aws import client
 
@@ -27,7 +31,8 @@ def handler(event: dict[str, Any], context: object = None) -> dict[str, Any]:
         claim = get_json(s3, source.bucket, claim_key(source)) or {}
         job_arn = claim.get("job_arn")
         if not job_arn:
-            job_arn = _create_job(run, source, settings)
+            input_key = _stage_input(s3, run["name"], source)
+            job_arn = _create_job(run, source, input_key, settings)
             put_json(s3, source.bucket, claim_key(source), {**claim, "job_arn": job_arn, "submitted_at": now()})
         update_status(
             s3,
@@ -38,14 +43,30 @@ def handler(event: dict[str, Any], context: object = None) -> dict[str, Any]:
     return {"job_arn": job_arn, "wait_seconds": settings.poll_seconds, "started": int(time.time()), "done": False}
 
 
-def _create_job(run: dict[str, Any], source: Source, settings: BatchSettings) -> str:
+def _stage_input(s3: Any, name: str, source: Source) -> str:
+    """Copy the validated object (that version; else only while its ETag is still the validated one) for Bedrock."""
+    copy_source = {"Bucket": source.bucket, "Key": source.key}
+    if source.version_id:
+        copy_source["VersionId"] = source.version_id
+    key = staging_key(name, source)
+    s3.copy_object(
+        Bucket=source.bucket,
+        Key=key,
+        CopySource=copy_source,
+        CopySourceIfMatch=f'"{source.etag}"',
+        TaggingDirective="REPLACE",
+    )
+    return key
+
+
+def _create_job(run: dict[str, Any], source: Source, input_key: str, settings: BatchSettings) -> str:
     bedrock = client("bedrock", function=FUNCTION)
     response = bedrock.create_model_invocation_job(
         jobName=job_name(run["name"], source),
         roleArn=settings.role_arn,
         clientRequestToken=source.digest,
         modelId=run["model"],
-        inputDataConfig={"s3InputDataConfig": {"s3Uri": source.uri, "s3InputFormat": "JSONL"}},
+        inputDataConfig={"s3InputDataConfig": {"s3Uri": s3_uri(source.bucket, input_key), "s3InputFormat": "JSONL"}},
         outputDataConfig={"s3OutputDataConfig": {"s3Uri": s3_uri(source.bucket, output_prefix(run["name"], source))}},
         timeoutDurationInHours=settings.job_timeout_hours,
     )

@@ -477,3 +477,22 @@ def test_listing_after_an_unknown_id_is_a_400_naming_after() -> None:
     # Then it is a 400 naming the parameter
     assert response["statusCode"] == 400
     assert json.loads(response["body"])["error"]["param"] == "after"
+
+
+def test_submit_points_the_job_at_a_staged_copy_of_the_validated_version(s3: Any, emulator: EmulatorServer) -> None:
+    # Given a versioned bucket, a validated upload, and the user overwriting that key before the job is submitted
+    s3.put_bucket_versioning(Bucket=BUCKET, VersioningConfiguration={"Status": "Enabled"})
+    state = upload(s3, "input/swap.jsonl", 3, text="validated")
+    validated = s3.get_object(Bucket=BUCKET, Key="input/swap.jsonl")
+    state["event"]["detail"]["object"]["version-id"] = validated["VersionId"]
+    run = batch_validate.handler(state)
+    upload(s3, "input/swap.jsonl", 5, text="never validated")
+    # When the submit step runs, and is retried
+    first = batch_submit.handler({"run": run})
+    second = batch_submit.handler({"run": run})
+    # Then one job reads a gateway-owned copy of the validated bytes, never the input/ key
+    [job] = emulator.jobs.list()
+    assert first["job_arn"] == second["job_arn"] == job.arn
+    bucket, _, key = job.request["inputDataConfig"]["s3InputDataConfig"]["s3Uri"].removeprefix("s3://").partition("/")
+    assert (bucket, key.startswith("batch-input/swap/"), key.endswith("/swap.jsonl")) == (BUCKET, True, True)
+    assert s3.get_object(Bucket=bucket, Key=key)["Body"].read() == validated["Body"].read()

@@ -91,7 +91,9 @@ def test_the_state_machine_is_standard_traced_logged_and_has_a_timeout(synth: Sy
     assert stopped["Targets"][0]["Arn"] == {"Fn::GetAtt": [report_id, "Arn"]}
 
 
-def test_bedrock_batch_role_is_trusted_only_for_this_accounts_jobs_and_reads_input_writes_output(synth: Synth) -> None:
+def test_bedrock_batch_role_is_trusted_only_for_this_accounts_jobs_and_reads_staged_input_writes_output(
+    synth: Synth,
+) -> None:
     # Given the role Bedrock assumes for a job
     [(role_id, role)] = [
         (key, value)
@@ -104,16 +106,49 @@ def test_bedrock_batch_role_is_trusted_only_for_this_accounts_jobs_and_reads_inp
     assert trust["Condition"]["StringEquals"] == {"aws:SourceAccount": {"Ref": "AWS::AccountId"}}
     source_arn = json.dumps(trust["Condition"]["ArnLike"]["aws:SourceArn"])
     assert ":model-invocation-job/*" in source_arn
-    # And it may read input/*, write batch-output/*, list those two prefixes, and nothing else
+    # And it may read the staged copies (never input/, which users can overwrite), write batch-output/*, list the
+    # bucket (as in Bedrock's documented service-role policy), all in this account only, and nothing else
     statements = role_statements(synth.resources, role_id)
     grants = {(tuple(as_list(s["Action"])), json.dumps(s["Resource"])) for s in statements}
     assert len(grants) == 3
     reads = next(s for s in statements if s["Action"] == "s3:GetObject")
     writes = next(s for s in statements if s["Action"] == "s3:PutObject")
-    assert json.dumps(reads["Resource"]).endswith('"/input/*"]]}')
+    assert json.dumps(reads["Resource"]).endswith('"/batch-input/*"]]}')
     assert json.dumps(writes["Resource"]).endswith('"/batch-output/*"]]}')
     listing = next(s for s in statements if s["Action"] == "s3:ListBucket")
-    assert listing["Condition"]["StringLike"]["s3:prefix"] == ["input/*", "batch-output/*"]
+    [bucket_id] = [k for k in synth.of_type("AWS::S3::Bucket") if "Data" in k]
+    assert listing["Resource"] == {"Fn::GetAtt": [bucket_id, "Arn"]}
+    in_account = {"StringEquals": {"aws:ResourceAccount": {"Ref": "AWS::AccountId"}}}
+    assert listing["Condition"] == reads["Condition"] == writes["Condition"] == in_account
+
+
+def test_the_submit_step_may_copy_the_validated_upload_to_the_staging_prefix_only(synth: Synth) -> None:
+    # Given the submit step's role
+    functions = functions_by_name(synth.resources)
+    statements = role_statements(synth.resources, role_of(functions["batch-submit"][1]))
+    # Then it may read the upload (a given version too) and write only under batch-input/ besides its run records
+    reads = next(s for s in statements if s.get("Sid") == "ReadValidatedInput")
+    assert set(as_list(reads["Action"])) == {"s3:GetObject", "s3:GetObjectVersion"}
+    assert json.dumps(reads["Resource"]).endswith('"/input/*"]]}')
+    written = [
+        json.dumps(resource)
+        for s in statements
+        if "s3:PutObject" in as_list(s["Action"])
+        for resource in as_list(s["Resource"])
+    ]
+    assert sorted(resource.rsplit("/", 2)[-2] for resource in written) == ["batch-input", "status"]
+
+
+def test_staged_batch_input_expires_once_no_execution_can_still_use_it(synth: Synth) -> None:
+    # Given the data bucket's lifecycle rules
+    [bucket] = [v for k, v in synth.of_type("AWS::S3::Bucket").items() if "Data" in k]
+    rules = bucket["Properties"]["LifecycleConfiguration"]["Rules"]
+    [rule] = [r for r in rules if r.get("Prefix") == "batch-input/"]
+    # Then the staged copies (and their old versions) are deleted, but only after an execution's longest life
+    longest_days = (synth.config.batch.job_timeout_hours + batch_common.EXECUTION_GRACE_HOURS) / 24
+    assert rule["Status"] == "Enabled"
+    assert longest_days < rule["ExpirationInDays"] <= longest_days + 2
+    assert rule["NoncurrentVersionExpiration"]["NoncurrentDays"] == 1
 
 
 def test_batch_functions_have_no_wildcard_s3_or_bedrock_grants_and_pass_the_role_only_to_bedrock(

@@ -6,6 +6,7 @@ import json
 import time
 
 import batch_check
+import batch_validate
 import pytest
 from batch_common import STOP_GRACE_HOURS
 
@@ -251,3 +252,31 @@ def test_a_second_file_with_the_name_of_a_running_run_is_refused_then_runs_once_
     assert sim.json("status/prompts.json")["file"] == f"s3://{BUCKET}/input/prompts.jsonl"
     assert not sim.objects("errors/")
     assert sorted(event["detail"]["state"] for event in sim.published()) == ["completed", "completed", "conflict"]
+
+
+def test_an_upload_overwritten_after_validation_still_runs_the_validated_records(
+    sim: Sim, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # Given a valid file of 4 records, and a user who overwrites it (other records) right after it was validated
+    event = sim.upload(KEY, records(4))
+    validate = batch_validate.handler
+
+    def validate_then_overwrite(state: dict, context: object = None) -> dict:
+        run = validate(state, context)
+        sim.s3.put_object(Bucket=BUCKET, Key=KEY, Body=records(6, first_text="Never validated", prefix="new"))
+        return run
+
+    monkeypatch.setattr(batch_validate, "handler", validate_then_overwrite)
+    # When the state machine handles the first upload
+    execution = sim.run(event)
+    # Then the one job read the gateway's staged copy of the validated version, not the overwritten input/ key
+    assert execution["status"] == "SUCCEEDED", execution
+    [job] = sim.emulator.jobs.list()
+    uri = job.request["inputDataConfig"]["s3InputDataConfig"]["s3Uri"]
+    assert uri.startswith(f"s3://{BUCKET}/batch-input/prompts/") and uri.endswith("/prompts.jsonl")
+    assert sim.objects("batch-input/") == {uri.removeprefix(f"s3://{BUCKET}/"): records(4)}
+    # And the results are exactly the validated records, every one processed
+    succeeded, failed = accounted(sim, "prompts")
+    assert [r["recordId"] for r in succeeded] == [f"rec{i:04d}" for i in range(4)]
+    assert failed == []
+    assert sim.json("results/prompts/summary.json")["records"]["not_processed"] == 0
