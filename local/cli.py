@@ -16,6 +16,7 @@ from collections.abc import Callable, Iterator, Sequence
 from pathlib import Path
 from typing import IO, Any
 
+from gptoss.batch_layout import errors_key, input_key, s3_uri, status_key
 from gptoss.batch_records import (
     DEFAULT_MAX_FILE_BYTES,
     DEFAULT_MAX_RECORD_BYTES,
@@ -145,13 +146,12 @@ def read_json(s3: Any, bucket: str, key: str) -> dict[str, Any] | None:
 
 def read_status(s3: Any, bucket: str, name: str, etag: str) -> dict[str, Any] | None:
     """This upload's run record; or, when the upload was refused (its name held by a run in progress), the refusal."""
-    status = read_json(s3, bucket, f"status/{name}.json")
+    status = read_json(s3, bucket, status_key(name))
     if status and status.get("etag") == etag:
         return status
-    errors_key = f"errors/{name}.json"
-    refusal = read_json(s3, bucket, errors_key)
+    refusal = read_json(s3, bucket, errors_key(name))
     if refusal and refusal.get("etag") == etag and refusal.get("state") == "conflict":
-        return {**refusal, "errors": f"s3://{bucket}/{errors_key}"}
+        return {**refusal, "errors": s3_uri(bucket, errors_key(name))}
     return None
 
 
@@ -210,12 +210,12 @@ def cmd_submit(args: argparse.Namespace, *, session: Any = None, sleep: Callable
     session = session or boto3.session.Session()
     s3 = session.client("s3")
     bucket = args.bucket or stack_bucket(args.stack, session.client("cloudformation"))
-    key = f"input/{args.model.removeprefix('openai.').removesuffix('-1:0')}/{name}.jsonl"
+    key = input_key(args.model, name)
     s3.upload_file(str(args.file), bucket, key)
     etag = s3.head_object(Bucket=bucket, Key=key)["ETag"].strip('"')
     print(f"uploaded {report.records} record(s) to s3://{bucket}/{key}")
     if not args.wait:
-        print(f"follow it with: GET /v1/batches/{name}, or s3://{bucket}/status/{name}.json")
+        print(f"follow it with: GET /v1/batches/{name}, or {s3_uri(bucket, status_key(name))}")
         return 0
     status = wait_for_run(s3, bucket, name, etag, poll_seconds=args.poll_seconds, sleep=sleep)
     records = status.get("records") or {}

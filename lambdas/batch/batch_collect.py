@@ -21,9 +21,10 @@ from datetime import datetime
 from pathlib import Path
 from typing import IO, Any
 
-from batch_common import FAILED_JOB_STATUSES, results_keys, run_state, s3_uri
+from batch_common import FAILED_JOB_STATUSES, run_state
 from batch_store import get_json, now, put_error_report, put_json, stream_lines, transient_errors, update_status
 from gateway.aws import client
+from gptoss.batch_layout import results_keys, s3_uri
 from gptoss.batch_records import BatchResult, failed, parse_output_line, record_id_of
 
 FUNCTION = "batch-collect"

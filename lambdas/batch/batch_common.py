@@ -1,14 +1,6 @@
 """Settings, naming and S3 layout shared by the batch lifecycle functions.
 
-Bucket layout (one run = one uploaded file, identified by its name without `.jsonl`):
-  input/[<model>/]<name>.jsonl          uploaded by the data team; <model> is an alias or Bedrock id, else the default
-  batch-input/<name>/<hash>/<file>      the validated version of the upload, copied there for Bedrock to read (an
-                                        overwrite of input/ after validation never reaches the job)
-  batch-output/<name>/<hash>/<jobId>/   written by Bedrock (the `.jsonl.out` and `manifest.json.out`)
-  results/<name>/summary.json, succeeded.jsonl, failed.jsonl
-  errors/<name>.json                    invalid input, failed/stopped/expired job, or a pipeline error
-  status/<name>.json                    the run's current state (read by GET /v1/batches)
-  status/claims/<hash>.json             idempotency claim: one per bucket/key/etag, created with If-None-Match
+The bucket layout is `gptoss.batch_layout`'s.
 
 A name belongs to one run at a time. An upload whose name is held by a run still in progress is refused (its
 `errors/<name>.json` names the conflict; the running run is untouched). Once that run has ended, a new upload of the
@@ -26,6 +18,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
+from gptoss.batch_layout import CLAIMS_PREFIX, INPUT_PREFIX, OUTPUT_PREFIX, STAGING_PREFIX
 from gptoss.batch_records import (
     DEFAULT_MAX_FILE_BYTES,
     DEFAULT_MAX_RECORD_BYTES,
@@ -37,13 +30,6 @@ from gptoss.batch_records import (
 from gptoss.errors import GatewayError
 from gptoss.models import KNOWN_MODELS, resolve_model
 
-INPUT_PREFIX = "input/"
-STAGING_PREFIX = "batch-input/"
-OUTPUT_PREFIX = "batch-output/"
-RESULTS_PREFIX = "results/"
-ERRORS_PREFIX = "errors/"
-STATUS_PREFIX = "status/"
-CLAIMS_PREFIX = "status/claims/"
 NAME_PATTERN = RUN_NAME_PATTERN
 TERMINAL_JOB_STATUSES = ("Completed", "PartiallyCompleted", "Failed", "Stopped", "Expired")
 FAILED_JOB_STATUSES = ("Failed", "Stopped", "Expired")
@@ -216,25 +202,8 @@ def output_prefix(name: str, source: Source) -> str:
     return f"{OUTPUT_PREFIX}{name}/{source.digest[:12]}/"
 
 
-def results_keys(name: str) -> dict[str, str]:
-    base = f"{RESULTS_PREFIX}{name}/"
-    return {"summary": f"{base}summary.json", "succeeded": f"{base}succeeded.jsonl", "failed": f"{base}failed.jsonl"}
-
-
-def errors_key(name: str) -> str:
-    return f"{ERRORS_PREFIX}{name}.json"
-
-
-def status_key(name: str) -> str:
-    return f"{STATUS_PREFIX}{name}.json"
-
-
 def claim_key(source: Source) -> str:
     return f"{CLAIMS_PREFIX}{source.digest}.json"
-
-
-def s3_uri(bucket: str, key: str) -> str:
-    return f"s3://{bucket}/{key}"
 
 
 def run_state(job_status: str) -> str:

@@ -14,17 +14,10 @@ from __future__ import annotations
 import json
 from typing import Any
 
-from batch_common import (
-    BatchSettings,
-    Source,
-    claim_key,
-    holds_name,
-    run_target,
-    source_from_event,
-    status_key,
-)
+from batch_common import BatchSettings, Source, claim_key, holds_name, run_target, source_from_event
 from batch_store import get_json, now, put_error_report, put_json, read_json, stop_job, transient_errors, update_status
 from gateway.aws import client
+from gptoss.batch_layout import status_key
 
 FUNCTION = "batch-report"
 

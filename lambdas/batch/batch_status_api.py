@@ -10,9 +10,10 @@ import json
 import os
 from typing import Any
 
-from batch_common import NAME_PATTERN, STATUS_PREFIX, status_key
+from batch_common import NAME_PATTERN
 from batch_store import get_json
 from gateway.aws import client
+from gptoss.batch_layout import STATUS_PREFIX, status_key
 
 FUNCTION = "batch-status"
 DEFAULT_LIMIT = 20

@@ -8,9 +8,10 @@ from contextlib import contextmanager
 from datetime import UTC, datetime
 from typing import Any
 
-from batch_common import RETRYABLE_CODES, TransientError, errors_key, s3_uri, status_key
+from batch_common import RETRYABLE_CODES, TransientError
 from botocore.client import BaseClient
 from botocore.exceptions import ClientError
+from gptoss.batch_layout import errors_key, s3_uri, status_key
 from gptoss.batch_records import iter_lines
 
 CHUNK_BYTES = 1 << 20

@@ -15,9 +15,10 @@ from __future__ import annotations
 import time
 from typing import Any
 
-from batch_common import BatchSettings, Source, claim_key, job_name, output_prefix, s3_uri, staging_key
+from batch_common import BatchSettings, Source, claim_key, job_name, output_prefix, staging_key
 from batch_store import get_json, now, put_json, transient_errors, update_status
 from gateway.aws import client
+from gptoss.batch_layout import s3_uri
 
 FUNCTION = "batch-submit"
 

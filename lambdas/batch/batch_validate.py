@@ -11,17 +11,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from batch_common import (
-    BatchSettings,
-    Source,
-    TransientError,
-    claim_key,
-    errors_key,
-    holds_name,
-    run_target,
-    source_from_event,
-    status_key,
-)
+from batch_common import BatchSettings, Source, TransientError, claim_key, holds_name, run_target, source_from_event
 from batch_store import (
     delete,
     get_json,
@@ -34,6 +24,7 @@ from batch_store import (
     update_status,
 )
 from gateway.aws import client
+from gptoss.batch_layout import errors_key, status_key
 from gptoss.batch_records import Problem, Report, validate_lines
 
 FUNCTION = "batch-validate"
