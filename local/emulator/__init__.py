@@ -11,9 +11,9 @@ replays each case of bedrock_conformance.json, a copy of shared/reference/bedroc
 
 | behaviour | source |
 |---|---|
-| Converse: `inferenceConfig.stopSequences` (even `[]`) → ValidationException | crewAIInc/crewAI#3317, langchain4j#3650 |
-| InvokeModel: a top-level field outside gpt-oss's list → "Failed to deserialize … unknown field" | BerriAI/litellm#13959 |
-| InvokeModel: `reasoning_effort` not a string → "invalid type: map, expected a string" | amazon-bedrock-client-for-mac#114 |
+| Converse: `inferenceConfig.stopSequences` (even `[]`) refused | crewAIInc/crewAI#3317, langchain4j#3650 |
+| InvokeModel: a top-level field outside gpt-oss's list → "unknown field" | BerriAI/litellm#13959, #14225 |
+| InvokeModel: `reasoning_effort` not a string → "invalid type: map" | amazon-bedrock-client-for-mac#114 |
 | Converse: replayed `reasoningText.signature` / `redactedContent` refused | aws-samples/bedrock-engineer#239 |
 | Converse: first turn not `user` / roles not alternating refused | langgenius/dify#12340, Portkey-AI/gateway#748 |
 | Converse: blank text block (message or system) refused | widely reported Converse rule (wording unverified) |
