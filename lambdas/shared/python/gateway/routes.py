@@ -10,6 +10,7 @@ from typing import Any
 from gptoss.chat_request import parse_chat_request
 from gptoss.guardrail import NONE, guardrail_field
 from gptoss.models import list_models, resolve_model, retrieve_model
+from gptoss.trust import refuse_reserved_keys
 from starlette.applications import Starlette
 from starlette.requests import Request
 from starlette.responses import Response
@@ -54,9 +55,13 @@ class ChatCall:
 
 
 async def read_chat_call(request: Request, record: RequestRecord, runtime: Runtime) -> ChatCall:
-    """Read, validate and resolve a chat request (400/404/413 as GatewayErrors); logs the prompt per LOG_PROMPTS."""
+    """Read, validate and resolve a chat request (400/404/413 as GatewayErrors); logs the prompt per LOG_PROMPTS.
+
+    `amazon-bedrock-*` members are refused first, with a message saying why (see `gptoss.trust`)."""
     settings = runtime.settings
-    chat = parse_chat_request(await read_json(request, settings.max_request_bytes))
+    body = await read_json(request, settings.max_request_bytes)
+    refuse_reserved_keys(body)
+    chat = parse_chat_request(body)
     call = ChatCall(chat, resolve_model(chat["model"], settings.enabled_models))
     record.model = call.model_id
     record.stream = call.stream
