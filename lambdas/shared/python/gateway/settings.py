@@ -10,9 +10,11 @@ from gptoss.errors import GatewayError
 from gptoss.guardrail import GuardrailConfig
 from gptoss.models import KNOWN_MODELS, resolve_model
 
-
 # Environment variable ("true"/"false") that lets callers set each of `gptoss.trust.OPT_IN_MEMBERS`.
-OPT_IN_VARIABLES: dict[str, str] = {"serviceTier": "ALLOW_SERVICE_TIER", "performanceConfig": "ALLOW_PERFORMANCE_CONFIG"}
+OPT_IN_VARIABLES: dict[str, str] = {
+    "serviceTier": "ALLOW_SERVICE_TIER",
+    "performanceConfig": "ALLOW_PERFORMANCE_CONFIG",
+}
 
 
 class SettingsError(ValueError):

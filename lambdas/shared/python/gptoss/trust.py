@@ -14,11 +14,11 @@ A native Converse body (`POST /model/{modelId}/converse`) is checked member by m
 | `messages`, `system` | passed, but `guardContent` blocks are refused: they limit the guardrail to the wrapped text |
 | `inferenceConfig`, `toolConfig`, `outputConfig`, `additionalModelResponseFieldPaths` | passed |
 | `additionalModelRequestFields` | passed, `amazon-bedrock-*` keys refused |
-| `requestMetadata` | passed: it labels the account's invocation-log entries, and changes neither billing nor guardrail |
+| `requestMetadata` | passed: it labels invocation-log entries, changing neither billing nor guardrail |
 | `guardrailConfig` | refused: the configured guardrail is always applied, as configured |
-| `projectIdentifier` | refused: which Bedrock project (cost and governance boundary) a call runs in is the deployment's |
-| `promptVariables` | refused: Bedrock ignores it unless `modelId` is a Prompt management resource, never the case here |
-| `serviceTier`, `performanceConfig` | refused unless the deployment allows them (`OPT_IN_MEMBERS`): they change the bill |
+| `projectIdentifier` | refused: the Bedrock project (cost and governance boundary) is the deployment's |
+| `promptVariables` | refused: only for Prompt management resources, never the model here |
+| `serviceTier`, `performanceConfig` | refused unless the deployment allows them (`OPT_IN_MEMBERS`): billing |
 
 Any other member is refused (fail closed), so a member a later botocore adds is never passed on undecided.
 """
