@@ -211,3 +211,25 @@ def test_billing_options_the_deployment_allows_reach_bedrock() -> None:
     # Then the first reaches Bedrock with the tier and the configured guardrail; the second is refused by name
     assert allowed.status_code == 200, allowed.text
     assert_openai_error(refused, 400, param="performanceConfig")
+
+
+@pytest.mark.xfail(
+    strict=True,
+    reason="gptoss/converse.py (issue 7 §1, the lead's file) decodes tool-call arguments with json.loads; "
+    "json_limits.loads there makes this pass (JsonTooDeep is a JSONDecodeError with .msg). Then drop this marker.",
+)
+def test_deep_tool_call_arguments_are_a_400_on_the_converse_path() -> None:
+    # Given a conversation replaying a tool call whose arguments string is 10 KB of brackets
+    tool = {"type": "function", "function": {"name": "f", "parameters": {"type": "object"}}}
+    call = {"id": "c1", "type": "function", "function": {"name": "f", "arguments": TEN_KB_OF_BRACKETS}}
+    messages = [
+        {"role": "user", "content": "hi"},
+        {"role": "assistant", "content": None, "tool_calls": [call]},
+        {"role": "tool", "tool_call_id": "c1", "content": "ok"},
+    ]
+    body = {"model": "gpt-oss-20b", "tools": [tool], "messages": messages}
+    with unreachable_app(converse_api.create_app, "converse") as http:
+        # When it is posted to the Converse path (which turns arguments into a toolUse input document)
+        response = http.post("/converse/v1/chat/completions", json=body)
+    # Then it is a 400 naming the arguments, not a 500
+    assert_openai_error(response, 400, param="messages[1].tool_calls[0].function.arguments")
