@@ -12,9 +12,10 @@ import batch_status_api
 import chat_api
 import converse_api
 import pytest
-from gateway.settings import Settings
+from gateway.settings import OPT_IN_VARIABLES, Settings, SettingsError
 from gptoss.json_limits import MAX_JSON_DEPTH, nesting_exceeds
 from gptoss.models import GPT_OSS_20B
+from gptoss.trust import OPT_IN_MEMBERS
 from starlette.applications import Starlette
 from starlette.testclient import TestClient
 
@@ -233,3 +234,13 @@ def test_deep_tool_call_arguments_are_a_400_on_the_converse_path() -> None:
         response = http.post("/converse/v1/chat/completions", json=body)
     # Then it is a 400 naming the arguments, not a 500
     assert_openai_error(response, 400, param="messages[1].tool_calls[0].function.arguments")
+
+
+def test_each_billing_option_has_a_cold_start_switch_that_must_be_true_or_false() -> None:
+    # Given the members a deployment may allow, and the environment variables that allow them
+    assert set(OPT_IN_VARIABLES) == set(OPT_IN_MEMBERS)
+    # When a switch holds anything but true/false, the function refuses to start, naming it
+    with pytest.raises(SettingsError, match="ALLOW_PERFORMANCE_CONFIG"):
+        Settings.from_env({"ENABLED_MODELS": GPT_OSS_20B, "ALLOW_PERFORMANCE_CONFIG": "yes"})
+    # And unset, nothing is allowed
+    assert Settings.from_env({"ENABLED_MODELS": GPT_OSS_20B}).caller_opt_ins == frozenset()

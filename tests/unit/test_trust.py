@@ -11,7 +11,16 @@ from botocore.validate import ParamValidator
 from gptoss.errors import GatewayError
 from gptoss.guardrail import GuardrailConfig
 from gptoss.models import GPT_OSS_20B
-from gptoss.trust import NATIVE_CONVERSE_MEMBERS, OPT_IN_MEMBERS, native_converse_request, refuse_reserved_keys
+from gptoss.trust import (
+    NATIVE_CONVERSE_MEMBERS,
+    OPT_IN,
+    OPT_IN_MEMBERS,
+    PASS,
+    native_converse_request,
+    refuse_reserved_keys,
+)
+
+from tests.api_contract import openapi
 
 GUARDRAIL = GuardrailConfig(identifier="gr-configured", version="7", trace=True)
 HELLO = [{"role": "user", "content": [{"text": "Hello"}]}]
@@ -152,3 +161,11 @@ def test_ill_shaped_messages_are_left_for_botocore_to_describe() -> None:
     body = {"messages": ["x", {"content": "y"}, {"content": [1, None]}], "system": "z"}
     # Then the trust boundary passes them through rather than failing on them
     assert native(body)["messages"] == body["messages"]
+
+
+def test_the_openapi_document_lists_exactly_the_members_a_caller_may_send() -> None:
+    # Given the documented native Converse request (modelId comes from the path)
+    documented = set(openapi()["components"]["schemas"]["ConverseRequest"]["properties"])
+    # Then it is the set of members the trust boundary passes on or lets a deployment allow
+    sendable = {name for name, (kind, _) in NATIVE_CONVERSE_MEMBERS.items() if kind in (PASS, OPT_IN)}
+    assert documented == sendable
