@@ -1,7 +1,7 @@
 """JSON from callers, decoded with a nesting limit.
 
-`MAX_JSON_DEPTH` (128 levels of arrays/objects) is far deeper than any real request (a chat body with a nested tool
-schema stays under 30), serde_json's default, and low enough that the gateway's own recursive work on an accepted
+`MAX_JSON_DEPTH` (128 levels of arrays/objects, serde_json's default limit) is far deeper than real requests, nested
+tool schemas included, and low enough that the gateway's own recursive work on an accepted
 body (copying it, botocore's parameter validation, serialising it) never reaches Python's recursion limit (1000
 frames). Deeper input is refused as `JsonTooDeep` whether `json.loads` could decode it or gave up on it with
 `RecursionError` (from about 1000 levels).
