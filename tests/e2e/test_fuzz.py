@@ -87,19 +87,24 @@ def check(path: str, response: Any) -> None:
     assert_schema(RESPONSE_SCHEMA[path], response.json())
 
 
-def fuzz(operation: Any, path: str, mode: GenerationMode, send: Any) -> int:
-    """Send EXAMPLES_PER_CASE generated requests for one operation and mode; returns how many were sent."""
-    sent = 0
-    strategy = st.builds(with_enabled_model, operation.as_strategy(mode), st.booleans())
-
-    @hypothesis.settings(
-        max_examples=EXAMPLES_PER_CASE,
+def generated(examples: int) -> hypothesis.settings:
+    """Hypothesis settings for sending `examples` requests: the same ones on every run, no shrinking, no deadline."""
+    return hypothesis.settings(
+        max_examples=examples,
         deadline=None,
         database=None,
         derandomize=True,
         suppress_health_check=list(hypothesis.HealthCheck),
         phases=[hypothesis.Phase.generate],
     )
+
+
+def fuzz(operation: Any, path: str, mode: GenerationMode, send: Any) -> int:
+    """Send EXAMPLES_PER_CASE generated requests for one operation and mode; returns how many were sent."""
+    sent = 0
+    strategy = st.builds(with_enabled_model, operation.as_strategy(mode), st.booleans())
+
+    @generated(EXAMPLES_PER_CASE)
     @hypothesis.given(case=strategy)
     def run(case: Any) -> None:
         nonlocal sent
@@ -196,14 +201,7 @@ def fuzz_hostile(operation: Any, path: str, shape: str, gateway_url: str, figure
     check), each made hostile as `shape` says, as raw JSON over HTTP."""
     session = requests.Session()
 
-    @hypothesis.settings(
-        max_examples=HOSTILE_EXAMPLES,
-        deadline=None,
-        database=None,
-        derandomize=True,
-        suppress_health_check=list(hypothesis.HealthCheck),
-        phases=[hypothesis.Phase.generate],
-    )
+    @generated(HOSTILE_EXAMPLES)
     @hypothesis.given(case=st.builds(with_enabled_model, operation.as_strategy(), st.just(True)), data=st.data())
     def run(case: Any, data: st.DataObject) -> None:
         raw, label = data.draw(hostile_body(case.body, shape))
