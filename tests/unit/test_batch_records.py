@@ -50,7 +50,7 @@ def test_a_valid_file_has_no_problems() -> None:
     ("bad_line", "code"),
     [
         (b"{not json", "invalid_json"),
-        (b"[" * 5000, "invalid_json"),
+        (b"[" * 5000, "json_too_deep"),
         (b"", "blank_line"),
         (b"[1, 2]", "invalid_record"),
         (json.dumps({"modelInput": {"messages": [{"role": "user", "content": "x"}]}}).encode(), "missing_record_id"),

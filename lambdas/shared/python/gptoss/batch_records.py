@@ -22,6 +22,7 @@ import re
 from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 
+from gptoss import json_limits
 from gptoss.chat_request import parse_chat_request
 from gptoss.errors import GatewayError
 from gptoss.invoke import from_invoke_response
@@ -156,8 +157,10 @@ def check_record(
     if problem is not None:
         return None, [problem]
     try:
-        record = json.loads(text)
-    except (ValueError, RecursionError) as exc:
+        record = json_limits.loads(text)
+    except json_limits.JsonTooDeep as exc:
+        return None, [Problem(line_number, "json_too_deep", f"{exc.msg} (column {exc.colno}); flatten the record")]
+    except ValueError as exc:
         if not text.strip():
             return None, [Problem(line_number, "blank_line", "blank line: every line must be one JSON record")]
         return None, [Problem(line_number, "invalid_json", f"invalid JSON: {exc}")]

@@ -26,6 +26,7 @@ from enum import Enum
 from typing import Any
 
 from gptoss.errors import GatewayError, invalid_request
+from gptoss.trust import refuse_reserved_keys
 
 Json = dict[str, Any]
 
@@ -36,7 +37,6 @@ BEDROCK_INVOKE_FIELDS: tuple[str, ...] = (
     "presence_penalty", "response_format", "seed", "service_tier", "stop", "stream", "stream_options", "temperature",
     "top_p", "tools", "tool_choice", "parallel_tool_calls", "user", "function_call", "functions",
 )  # fmt: skip
-BEDROCK_PREFIX = "amazon-bedrock-"
 MAX_STOP_SEQUENCES = 4
 MAX_METADATA_PAIRS = 16
 
@@ -203,7 +203,9 @@ def invoke_fields() -> frozenset[str]:
 
 
 def check_top_level(request: Json) -> None:
-    """Refuse unknown and refused fields, then check every simple field against its schema (a 400 naming it)."""
+    """Refuse Bedrock's own controls (`gptoss.trust`), unknown and refused fields, then check every simple field
+    against its schema (a 400 naming it)."""
+    refuse_reserved_keys(request)
     for name in request:
         field = FIELDS.get(name)
         if field is None:
@@ -217,10 +219,7 @@ def check_top_level(request: Json) -> None:
 
 
 def _unknown(name: str) -> GatewayError:
-    message = f"Unrecognized request argument supplied: {name}"
-    if name.startswith(BEDROCK_PREFIX):
-        message += " (the gateway applies its configured guardrail and Bedrock settings; callers cannot set them)"
-    return invalid_request(message + ".", param=name)
+    return invalid_request(f"Unrecognized request argument supplied: {name}.", param=name)
 
 
 def describe(name: str) -> str:
