@@ -1,6 +1,8 @@
 """The one request contract: unknown or ill-typed fields are 400s naming the field before any AWS call, and the
 contract, Bedrock's accepted field list, both request builders, openapi.yaml and the README agree."""
 
+import json
+import re
 from pathlib import Path
 
 import jsonschema_rs
@@ -10,7 +12,6 @@ from gptoss.converse import to_converse_request
 from gptoss.errors import GatewayError
 from gptoss.invoke import to_invoke_body
 from gptoss.request_contract import (
-    BEDROCK_INVOKE_FIELDS,
     FIELDS,
     SIMPLE_CHECKS,
     Converse,
@@ -25,6 +26,16 @@ from tests.api_contract import openapi
 
 MODEL_ID = "openai.gpt-oss-120b-1:0"
 README = Path(__file__).resolve().parents[2] / "README.md"
+CONFORMANCE = Path(__file__).resolve().parents[1] / "functions" / "bedrock_conformance.json"
+
+
+def _bedrock_invoke_fields() -> tuple[str, ...]:
+    """The accepted top-level fields as real InvokeModel lists them in its error for an unknown field (§8)."""
+    case = next(case for case in json.loads(CONFORMANCE.read_text())["cases"] if case["id"] == "invoke-unknown-field")
+    return tuple(re.findall(r"`([a-z_]+)`", case["expect"]["message_starts"].split("expected one of", 1)[1]))
+
+
+BEDROCK_INVOKE_FIELDS = _bedrock_invoke_fields()
 
 
 def body(**fields):
@@ -123,6 +134,7 @@ def test_top_logprobs_needs_logprobs():
 def test_the_contract_covers_exactly_the_fields_real_invoke_model_accepts():
     # Given Bedrock's own list of accepted top-level fields for gpt-oss (facts sheet §8)
     # Then the contract decides every one of them, and knows no other
+    assert len(BEDROCK_INVOKE_FIELDS) == 30
     assert set(FIELDS) == set(BEDROCK_INVOKE_FIELDS)
 
 

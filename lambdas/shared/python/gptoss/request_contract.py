@@ -1,7 +1,8 @@
 """The request contract: every top-level field of an OpenAI chat completion body this gateway accepts, defined once.
 
-Real InvokeModel deserialises a gpt-oss body strictly: a field outside `BEDROCK_INVOKE_FIELDS` is a Bedrock 400
-after a network round trip (facts sheet §8). This table decides, before any AWS call, what each field may hold
+Real InvokeModel deserialises a gpt-oss body strictly: a top-level field outside its list is a Bedrock 400 after a
+network round trip (facts sheet §8; the table has exactly the fields of that list, a unit test checks it against
+Bedrock's recorded error message). This table decides, before any AWS call, what each field may hold
 (`schema`, a JSON Schema fragment) and what each backend does with it (`invoke`, `converse`). The same table drives:
 
 - the chat validator (`gptoss.chat_request`): an unknown field is a 400 "Unrecognized request argument supplied";
@@ -30,13 +31,6 @@ from gptoss.trust import refuse_reserved_keys
 
 Json = dict[str, Any]
 
-# The top-level fields real InvokeModel accepts for gpt-oss, in Bedrock's own order (facts sheet §8).
-BEDROCK_INVOKE_FIELDS: tuple[str, ...] = (
-    "messages", "model", "store", "reasoning_effort", "metadata", "frequency_penalty", "logit_bias", "logprobs",
-    "top_logprobs", "max_tokens", "max_completion_tokens", "n", "modalities", "prediction", "audio",
-    "presence_penalty", "response_format", "seed", "service_tier", "stop", "stream", "stream_options", "temperature",
-    "top_p", "tools", "tool_choice", "parallel_tool_calls", "user", "function_call", "functions",
-)  # fmt: skip
 MAX_STOP_SEQUENCES = 4
 MAX_METADATA_PAIRS = 16
 
