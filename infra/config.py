@@ -189,6 +189,10 @@ class ApiConfig:
     integration_timeout_seconds: int = field(default=900, metadata=_bounds(30, 900))
     authorizer_cache_seconds: int = field(default=300, metadata=_bounds(0, 3600))
     max_request_bytes: int = field(default=1_048_576, metadata=_bounds(1024, 10_485_760))
+    # API Gateway drops a streamed response silent for 5 minutes (Regional); lower it for a stricter proxy in front.
+    idle_limit_seconds: int = field(default=300, metadata=_bounds(10, 300))
+    # Create the account-wide API Gateway CloudWatch Logs role (false: the account already has one, managed centrally).
+    cloudwatch_role: bool = True
 
 
 @dataclass(frozen=True)

@@ -107,12 +107,7 @@ class GptOssGateway(Construct):
             memory_mb=settings.memory_mb,
             timeout_seconds=settings.timeout_seconds,
             environment={**web_adapter_environment(), **self._api_environment(settings.timeout_seconds)},
-            layers=[
-                self.layers.web_adapter,
-                self.layers.powertools,
-                self.layers.dependencies,
-                self.layers.shared,
-            ],
+            layers=self.layers.in_order(web_adapter=True),
             config=self.config,
             description=f"gpt-oss gateway: {name} API (ASGI app under the Lambda Web Adapter)",
         )
@@ -156,6 +151,7 @@ class GptOssGateway(Construct):
             "BEDROCK_CONNECT_TIMEOUT_SECONDS": str(config.functions.bedrock_connect_timeout_seconds),
             "BEDROCK_MAX_ATTEMPTS": str(config.functions.bedrock_max_attempts),
             "MAX_REQUEST_BYTES": str(config.api.max_request_bytes),
+            "IDLE_LIMIT_SECONDS": str(config.api.idle_limit_seconds),
         }
         if self.guardrail is not None:
             environment |= {

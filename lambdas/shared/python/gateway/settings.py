@@ -24,6 +24,8 @@ class Settings:
     connect_timeout: float = 5.0
     max_attempts: int = 2
     max_request_bytes: int = 1_048_576
+    # Seconds the proxy in front lets a response stay silent (API Gateway REST, Regional: 5 minutes).
+    idle_limit: float = 300.0
 
     @classmethod
     def from_env(cls, env: Mapping[str, str] | None = None) -> Settings:
@@ -36,6 +38,7 @@ class Settings:
             connect_timeout=_number(env, "BEDROCK_CONNECT_TIMEOUT_SECONDS", 5.0, float),
             max_attempts=int(_number(env, "BEDROCK_MAX_ATTEMPTS", 2, int)),
             max_request_bytes=int(_number(env, "MAX_REQUEST_BYTES", 1_048_576, int)),
+            idle_limit=_number(env, "IDLE_LIMIT_SECONDS", 300.0, float),
         )
 
 
