@@ -16,6 +16,8 @@ from dataclasses import dataclass, field
 from typing import Any
 
 CONTEXT_KEY = "gptoss"
+STACK_NAME = "GptOssGateway"
+STACK_NAME_CONTEXT = "gptoss:stackName"
 
 GPT_OSS_20B = "openai.gpt-oss-20b-1:0"
 GPT_OSS_120B = "openai.gpt-oss-120b-1:0"
@@ -253,6 +255,11 @@ class GatewayConfig:
     batch: BatchConfig = BatchConfig()
     regions: tuple[str, ...] = field(default=GPT_OSS_REGIONS, metadata={"pattern": r"^[a-z]{2}(-[a-z]+)+-\d$"})
     removal_policy: str = field(default="retain", metadata=_choices("retain", "destroy"))
+
+
+def stack_name(context: typing.Callable[[str], object]) -> str:
+    """The stack's name: context key ``gptoss:stackName`` (looked up with ``context``), else ``GptOssGateway``."""
+    return str(context(STACK_NAME_CONTEXT) or STACK_NAME)
 
 
 def load_config(context: object) -> GatewayConfig:
