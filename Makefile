@@ -7,7 +7,7 @@ export JSII_SILENCE_WARNING_END_OF_LIFE_NODE_VERSION := 20
 export CDK_HOME := $(CURDIR)/.cdk
 export AWS_EC2_METADATA_DISABLED := true
 
-.PHONY: install local test test-unit test-functions test-infra test-e2e test-sim lint format synth deploy destroy bench clean
+.PHONY: install local test test-unit test-functions test-infra test-e2e test-sim lint format synth preflight deploy destroy bench clean
 
 install: $(VENV)/.installed node_modules/.installed
 
@@ -42,7 +42,12 @@ format: install
 synth: install
 	PATH=$(CURDIR)/$(VENV)/bin:$$PATH npx cdk synth -q --no-notices
 
+# Read-only checks of the target account and Region (your AWS credentials and Region); make deploy runs them first.
+preflight: install
+	$(PY) -m infra.preflight
+
 deploy: install
+	@if [ -z "$(SKIP_PREFLIGHT)" ]; then $(PY) -m infra.preflight; fi
 	PATH=$(CURDIR)/$(VENV)/bin:$$PATH npx cdk deploy --no-notices
 
 destroy: install

@@ -7,10 +7,8 @@ import sys
 import aws_cdk as cdk
 from cdk_nag import AwsSolutionsChecks
 
-from infra.config import CONTEXT_KEY, ConfigError, load_config
+from infra.config import CONTEXT_KEY, ConfigError, load_config, stack_name
 from infra.stack import GptOssGatewayStack
-
-STACK_NAME = "GptOssGateway"
 
 
 def build_app(app: cdk.App) -> GptOssGatewayStack:
@@ -18,7 +16,7 @@ def build_app(app: cdk.App) -> GptOssGatewayStack:
     config = load_config(app.node.try_get_context(CONTEXT_KEY))
     stack = GptOssGatewayStack(
         app,
-        app.node.try_get_context("gptoss:stackName") or STACK_NAME,
+        stack_name(app.node.try_get_context),
         config=config,
         description="OpenAI-compatible gateway for gpt-oss on Amazon Bedrock",
     )

@@ -81,8 +81,9 @@ class GatewayApi(Construct):
             # Regional: 5-minute idle timeout on streamed responses (edge-optimized: 30 s).
             endpoint_types=[apigw.EndpointType.REGIONAL],
             api_key_source_type=apigw.ApiKeySourceType.AUTHORIZER,
-            cloud_watch_role=True,
-            cloud_watch_role_removal_policy=cdk.RemovalPolicy.RETAIN,
+            # Account-wide (per Region) setting: the role API Gateway writes every API's logs with.
+            cloud_watch_role=settings.cloudwatch_role,
+            cloud_watch_role_removal_policy=cdk.RemovalPolicy.RETAIN if settings.cloudwatch_role else None,
             deploy_options=apigw.StageOptions(
                 stage_name=settings.stage_name,
                 tracing_enabled=True,

@@ -23,7 +23,7 @@ from constructs import Construct
 from infra.config import GatewayConfig
 from infra.functions import LAMBDAS, GatewayFunction, GatewayLayers, model_arns
 from infra.nag import acknowledge
-from infra.policies import log_group
+from infra.policies import log_group, vended_log_group_name
 
 if TYPE_CHECKING:
     from infra.api import GatewayApi
@@ -68,7 +68,7 @@ class BatchLifecycle(Construct):
         super().__init__(scope, construct_id)
         self.config = config
         self.bucket = bucket
-        self._layers = [layers.powertools, layers.dependencies, layers.shared]
+        self._layers = layers.in_order(web_adapter=False)
         self.batch_role = self._build_batch_role()
         self.functions = {name: self._build_function(name, *spec) for name, *spec in FUNCTIONS}
         self._grant_function_permissions()
@@ -300,7 +300,7 @@ class BatchLifecycle(Construct):
         )
         start.next(validate)
         validate.next(route)
-        logs = log_group(self, "StateMachineLogs", self.config)
+        logs = log_group(self, "StateMachineLogs", self.config, name=vended_log_group_name("states", "batch"))
         return sfn.StateMachine(
             self,
             "StateMachine",

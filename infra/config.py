@@ -16,6 +16,8 @@ from dataclasses import dataclass, field
 from typing import Any
 
 CONTEXT_KEY = "gptoss"
+STACK_NAME = "GptOssGateway"
+STACK_NAME_CONTEXT = "gptoss:stackName"
 
 GPT_OSS_20B = "openai.gpt-oss-20b-1:0"
 GPT_OSS_120B = "openai.gpt-oss-120b-1:0"
@@ -192,6 +194,10 @@ class ApiConfig:
     # Native Converse members that change what the account is billed: refused unless allowed here.
     allow_service_tier: bool = False
     allow_performance_config: bool = False
+    # API Gateway drops a streamed response silent for 5 minutes (Regional); lower it for a stricter proxy in front.
+    idle_limit_seconds: int = field(default=300, metadata=_bounds(10, 300))
+    # Create the account-wide API Gateway CloudWatch Logs role (false: the account already has one, managed centrally).
+    cloudwatch_role: bool = True
 
 
 @dataclass(frozen=True)
@@ -252,6 +258,11 @@ class GatewayConfig:
     batch: BatchConfig = BatchConfig()
     regions: tuple[str, ...] = field(default=GPT_OSS_REGIONS, metadata={"pattern": r"^[a-z]{2}(-[a-z]+)+-\d$"})
     removal_policy: str = field(default="retain", metadata=_choices("retain", "destroy"))
+
+
+def stack_name(context: typing.Callable[[str], object]) -> str:
+    """The stack's name: context key ``gptoss:stackName`` (looked up with ``context``), else ``GptOssGateway``."""
+    return str(context(STACK_NAME_CONTEXT) or STACK_NAME)
 
 
 def load_config(context: object) -> GatewayConfig:

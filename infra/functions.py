@@ -77,6 +77,17 @@ class GatewayLayers(Construct):
             self, "WebAdapter", layers.web_adapter_arn.format(region=cdk.Aws.REGION, version=layers.web_adapter_version)
         )
 
+    def in_order(self, *, web_adapter: bool) -> list[lambda_.ILayerVersion]:
+        """The layers for a function, in the order that decides which copy of a file wins.
+
+        Lambda extracts layers into /opt in list order, a later layer's file replacing an earlier one's. The public
+        Powertools layer bundles its own copies of some packages (typing_extensions, jmespath, ...): the pinned
+        dependencies layer comes after it, so functions import the versions the tests ran; the gateway's own code
+        comes last. The Web Adapter (an extension under /opt/extensions) shares no paths with them.
+        """
+        first = [self.web_adapter] if web_adapter else []
+        return [*first, self.powertools, self.dependencies, self.shared]
+
     @staticmethod
     def _dependencies_code(requirements: Path) -> lambda_.Code:
         # The asset changes only when the pinned requirements or the target platform change.
@@ -147,7 +158,18 @@ class GatewayFunction(Construct):
                 **environment,
             },
         )
+        if layers:
+            self._keep_layer_order(layers)
         self._acknowledge_findings()
+
+    def _keep_layer_order(self, layers: Sequence[lambda_.ILayerVersion]) -> None:
+        """Write the layers in the order given (see ``GatewayLayers.in_order``). With the feature flag
+        ``@aws-cdk/aws-lambda:recognizeLayerVersion`` on (cdk.json, and the default of new CDK apps) CDK sorts a
+        function's layers by construct path, which would let the public Powertools layer overwrite the pinned
+        dependencies; the order Lambda merges them in is a decision, not a side effect of construct names."""
+        resource = self.function.node.default_child
+        assert isinstance(resource, lambda_.CfnFunction)
+        resource.add_property_override("Layers", [layer.layer_version_arn for layer in layers])
 
     def _acknowledge_findings(self) -> None:
         acknowledge(

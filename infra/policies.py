@@ -19,6 +19,23 @@ def retention(config: GatewayConfig) -> logs.RetentionDays:
     return dict(zip(LOG_RETENTION_DAYS, members, strict=True))[config.observability.log_retention_days]
 
 
-def log_group(scope: Construct, construct_id: str, config: GatewayConfig) -> logs.LogGroup:
+def log_group(scope: Construct, construct_id: str, config: GatewayConfig, *, name: str | None = None) -> logs.LogGroup:
     """A log group with the configured retention and removal policy (every log group of the gateway is one)."""
-    return logs.LogGroup(scope, construct_id, retention=retention(config), removal_policy=removal_policy(config))
+    return logs.LogGroup(
+        scope,
+        construct_id,
+        log_group_name=name,
+        retention=retention(config),
+        removal_policy=removal_policy(config),
+    )
+
+
+def vended_log_group_name(service: str, purpose: str) -> str:
+    """``/aws/vendedlogs/<service>/<stack name>-<purpose>-<stack guid>``.
+
+    Services delivering "vended logs" (Step Functions among them) list each log group in the account's CloudWatch
+    Logs resource policy, capped at 5,120 characters; AWS advises this prefix, which one wildcard entry covers, so
+    many state machines never exhaust it. The stack's GUID makes the name new on each stack creation, so
+    a group retained from a destroyed stack never blocks the next deploy."""
+    guid = cdk.Fn.select(2, cdk.Fn.split("/", cdk.Aws.STACK_ID))
+    return f"/aws/vendedlogs/{service}/{cdk.Aws.STACK_NAME}-{purpose}-{guid}"

@@ -107,12 +107,7 @@ class GptOssGateway(Construct):
             memory_mb=settings.memory_mb,
             timeout_seconds=settings.timeout_seconds,
             environment={**web_adapter_environment(), **self._api_environment(settings.timeout_seconds)},
-            layers=[
-                self.layers.web_adapter,
-                self.layers.powertools,
-                self.layers.dependencies,
-                self.layers.shared,
-            ],
+            layers=self.layers.in_order(web_adapter=True),
             config=self.config,
             description=f"gpt-oss gateway: {name} API (ASGI app under the Lambda Web Adapter)",
         )
@@ -158,6 +153,7 @@ class GptOssGateway(Construct):
             "MAX_REQUEST_BYTES": str(config.api.max_request_bytes),
             "ALLOW_SERVICE_TIER": "true" if config.api.allow_service_tier else "false",
             "ALLOW_PERFORMANCE_CONFIG": "true" if config.api.allow_performance_config else "false",
+            "IDLE_LIMIT_SECONDS": str(config.api.idle_limit_seconds),
         }
         if self.guardrail is not None:
             environment |= {

@@ -28,7 +28,8 @@ Directives, anywhere in the text of the last user message (model calls) or of an
   (modelStreamErrorException by default). Ignored by the non-streaming operations.
 - `[fault-once:<ExceptionName or context_length>]` → fails only the first attempt of that exact request (same
   operation, model and body bytes), so a botocore retry succeeds.
-- `[slow-first-token:<seconds>]` → delays the first stream event (or the whole response when not streaming).
+- `[slow-first-token:<seconds>]` → delays the first stream event (or the whole response when not streaming), and
+  a `[fault:X]` in the same message by as much: a slow model is slow to fail too.
 - `[guardrail:block]` → when a guardrail is configured on the call, it intervenes (blocked message,
   stopReason guardrail_intervened / "amazon-bedrock-guardrailAction": "INTERVENED").
 Batch records: `[fault:X]` in a record makes that record an error line; `[job:<Status>]` or `[job:<Status>:<fraction>]`

@@ -152,17 +152,24 @@ def _generation(call: Call) -> Generation:
 async def _unary(request: Request, operation: str, render: Callable[[Call, Generation], Response]) -> Response:
     try:
         call = await _prepare(request, operation)
+        # A slow model is slow to fail too: `[slow-first-token:S]` delays a `[fault:X]` as well as the answer.
+        await _think(call)
         generation = _generation(call)
     except BedrockError as error:
         return error_response(error)
+    return render(call, generation)
+
+
+async def _think(call: Call) -> None:
     if call.directives.slow_first_token:
         await asyncio.sleep(call.directives.slow_first_token)
-    return render(call, generation)
 
 
 async def _stream(request: Request, operation: str, render: Callable[[Call, Generation], list[bytes]]) -> Response:
     try:
         call = await _prepare(request, operation)
+        if call.fault and not is_midstream(call.fault):
+            await _think(call)
         generation = _generation(call)
     except BedrockError as error:
         return error_response(error)

@@ -78,6 +78,11 @@ def test_enabling_only_one_model_makes_it_the_default() -> None:
         ({"api": {"daily_quota": 0}}, '"gptoss.api.daily_quota": 0 is out of range; allowed: 1..100000000'),
         ({"api": {"throttle_rate_limit": 50, "throttle_burst_limit": 10}}, '"gptoss.api.throttle_burst_limit"'),
         ({"api": {"integration_timeout_seconds": 901}}, '"gptoss.api.integration_timeout_seconds": 901 is out of'),
+        (
+            {"api": {"idle_limit_seconds": 301}},
+            '"gptoss.api.idle_limit_seconds": 301 is out of range; allowed: 10..300',
+        ),
+        ({"api": {"cloudwatch_role": "no"}}, '"gptoss.api.cloudwatch_role": expected true or false'),
         ({"functions": {"chat": {"memory_mb": 64}}}, '"gptoss.functions.chat.memory_mb": 64 is out of range'),
         ({"observability": {"log_retention_days": 31}}, '"gptoss.observability.log_retention_days": 31 is not'),
         (

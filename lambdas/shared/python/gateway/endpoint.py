@@ -1,7 +1,9 @@
-"""Running a route: errors become OpenAI error responses, streams become SSE, every request is logged once."""
+"""Running a route: errors become OpenAI error responses, streams become SSE, every request is logged once, and no
+answer leaves the connection silent for longer than the idle limit of the proxy in front (API Gateway: 5 minutes)."""
 
 from __future__ import annotations
 
+import asyncio
 import json
 from collections.abc import AsyncIterator, Awaitable, Callable
 from typing import Any, Protocol
@@ -12,10 +14,17 @@ from starlette.responses import Response, StreamingResponse
 from starlette.types import Receive, Scope, Send
 
 from gateway.bedrock import EventStream
-from gateway.http import error_response, internal_error
+from gateway.http import SSE_HEADERS, error_response, internal_error, json_bytes
 from gateway.observability import RequestRecord, logger
 
 CLIENT_CLOSED = 499  # logged status of a stream whose client went away (nginx's convention)
+# What a held answer sends while it waits: JSON allows whitespace before a value, SSE ignores comment lines.
+JSON_KEEPALIVE = b" "
+SSE_KEEPALIVE = b": keep-alive\n\n"
+# A held answer sends a keep-alive byte whenever this share of the idle limit has passed without one.
+KEEPALIVE_SHARE = 0.75
+
+Outcome = Response | GatewayError
 
 
 class StreamTranslator(Protocol):
@@ -143,20 +152,93 @@ class SettledResponse(Response):
         await send({"type": "http.response.body", "body": b""})
 
 
-async def respond(record: RequestRecord, work: Callable[[], Awaitable[Response]]) -> Response:
+def keepalive_interval(idle_limit: float) -> float:
+    """Seconds a response may stay silent: a safe share of the proxy's idle limit."""
+    return idle_limit * KEEPALIVE_SHARE
+
+
+async def respond(record: RequestRecord, work: Callable[[], Awaitable[Response]], *, idle_limit: float) -> Response:
     """Run a route's work; a GatewayError becomes its OpenAI error response, anything else a bare 500 object.
 
+    An answer ready within `keepalive_interval(idle_limit)` goes out as usual, with its own status. A slower one is
+    held (`HeldResponse`): status 200 is committed and keep-alive bytes flow until it is ready.
     A complete response is logged and measured once its body is sent; a stream when it ends (`sse_body`).
     """
+    outcome = asyncio.ensure_future(_attempt(record, work))
+    interval = keepalive_interval(idle_limit)
     try:
-        response = await work()
+        await asyncio.wait((outcome,), timeout=interval)
+    except asyncio.CancelledError:
+        outcome.cancel()
+        raise
+    if outcome.done():
+        return _deliver(record, outcome.result())
+    return HeldResponse(record, outcome, interval)
+
+
+async def _attempt(record: RequestRecord, work: Callable[[], Awaitable[Response]]) -> Outcome:
+    try:
+        return await work()
     except GatewayError as error:
         record.record_error(error)
-        response = error_response(error)
+        return error
     except Exception:
         logger.exception("request failed", extra={"request_id": record.request_id, "route": record.route})
-        response = error_response(internal_error())
+        return internal_error()
+
+
+def _deliver(record: RequestRecord, outcome: Outcome) -> Response:
+    response = error_response(outcome) if isinstance(outcome, GatewayError) else outcome
     if isinstance(response, StreamingResponse):
         return response
     status = response.status_code
     return SettledResponse(response, lambda: _finish(record, status))
+
+
+class HeldResponse(Response):
+    """An answer that is not ready when the connection would otherwise stay silent too long.
+
+    Status 200 and the headers go out now, then a keep-alive byte every `interval` seconds: a space before the JSON
+    body (JSON allows leading whitespace, so every JSON parser, the OpenAI SDKs' included, reads the body as usual)
+    or an SSE comment line before the events. When the work finishes its answer follows. The status can no longer
+    change, so a failure is sent as the OpenAI error object (JSON) or as the error event and `[DONE]` (SSE), and
+    logged with its real status.
+    """
+
+    def __init__(self, record: RequestRecord, outcome: asyncio.Future[Outcome], interval: float) -> None:
+        self.status_code = 200
+        self.background = None
+        self._record = record
+        self._outcome = outcome
+        self._interval = interval
+        self._sse = record.stream
+        media_type = "text/event-stream" if self._sse else "application/json"
+        self.raw_headers = [(b"content-type", media_type.encode())]
+        if self._sse:
+            self.raw_headers += [(name.encode(), value.encode()) for name, value in SSE_HEADERS.items()]
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        keepalive = SSE_KEEPALIVE if self._sse else JSON_KEEPALIVE
+        await send({"type": "http.response.start", "status": 200, "headers": self.raw_headers})
+        await send({"type": "http.response.body", "body": keepalive, "more_body": True})
+        while not self._outcome.done():
+            await asyncio.wait((self._outcome,), timeout=self._interval)
+            if not self._outcome.done():
+                await send({"type": "http.response.body", "body": keepalive, "more_body": True})
+        outcome = self._outcome.result()
+        if isinstance(outcome, StreamingResponse):
+            async for chunk in outcome.body_iterator:  # sse_body logs and measures the request itself
+                await send({"type": "http.response.body", "body": chunk, "more_body": True})
+        else:
+            status, body = self._final(outcome)
+            try:
+                await send({"type": "http.response.body", "body": body, "more_body": True})
+            finally:
+                _finish(self._record, status)
+        await send({"type": "http.response.body", "body": b""})
+
+    def _final(self, outcome: Outcome) -> tuple[int, bytes]:
+        """The logged status and the bytes that complete the held body."""
+        if isinstance(outcome, GatewayError):
+            return outcome.status, _error_event(outcome) + DONE if self._sse else json_bytes(outcome.to_body())
+        return outcome.status_code, bytes(outcome.body)

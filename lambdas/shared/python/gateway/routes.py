@@ -32,8 +32,9 @@ def recorded(runtime: Runtime, route: str, work: Work) -> Endpoint:
     """An endpoint running `work` under one RequestRecord for `route`: errors answered, logged and measured once."""
 
     async def endpoint(request: Request) -> Response:
-        record = RequestRecord(route, request_id(request.headers), log_prompts=runtime.settings.log_prompts)
-        return await respond(record, lambda: work(request, record))
+        settings = runtime.settings
+        record = RequestRecord(route, request_id(request.headers), log_prompts=settings.log_prompts)
+        return await respond(record, lambda: work(request, record), idle_limit=settings.idle_limit)
 
     return endpoint
 

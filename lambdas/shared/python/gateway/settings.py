@@ -32,6 +32,8 @@ class Settings:
     max_request_bytes: int = 1_048_576
     # Native Converse members a caller may set only when the deployment allows them (`gptoss.trust.OPT_IN_MEMBERS`).
     caller_opt_ins: frozenset[str] = frozenset()
+    # Seconds the proxy in front lets a response stay silent (API Gateway REST, Regional: 5 minutes).
+    idle_limit: float = 300.0
 
     @classmethod
     def from_env(cls, env: Mapping[str, str] | None = None) -> Settings:
@@ -47,6 +49,7 @@ class Settings:
             caller_opt_ins=frozenset(
                 member for member, variable in OPT_IN_VARIABLES.items() if _flag(env, variable, default=False)
             ),
+            idle_limit=_number(env, "IDLE_LIMIT_SECONDS", 300.0, float),
         )
 
 
