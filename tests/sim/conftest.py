@@ -23,7 +23,9 @@ from unittest import mock
 
 import boto3
 import pytest
+from batch_api import BatchApiSettings, create_app
 from moto import mock_aws
+from starlette.testclient import TestClient
 from moto.stepfunctions.parser.asl.component.state.exec.state_task import lambda_eval_utils
 
 from local.emulator.server import EmulatorServer
@@ -209,6 +211,28 @@ class Sim:
             if time.monotonic() > deadline:
                 raise AssertionError(f"status/{name}.json still {status.get('state')!r} after {timeout}s")
             time.sleep(0.02)
+
+    def api(self, key_id: str) -> TestClient:
+        """The deployed batch API function's app (template environment), called as API Gateway calls it for the
+        usage-plan key `key_id`: the Web Adapter hands the request context over in `x-amzn-request-context`."""
+        [environment] = [
+            props["Environment"]["Variables"]
+            for props in (r.get("Properties", {}) for r in self.template["Resources"].values())
+            if props.get("Environment", {}).get("Variables", {}).get("GPTOSS_FUNCTION") == "batch-api"
+        ]
+        environment = Resolver(self.template).resolve(environment)
+        settings = BatchApiSettings(
+            bucket=environment["BUCKET_NAME"],
+            state_machine_arn=self.machine_arn,
+            owner_source=environment["OWNER_SOURCE"],
+            max_upload_bytes=int(environment["MAX_UPLOAD_BYTES"]),
+        )
+        context = json.dumps({"identity": {"apiKeyId": key_id}})
+        return TestClient(create_app(settings=settings), headers={"x-amzn-request-context": context})
+
+    def execution_of(self, batch_id: str) -> str:
+        """The execution POST /v1/batches started for a batch (named after it)."""
+        return self.machine_arn.replace(":stateMachine:", ":execution:") + f":{batch_id}"
 
     def fault(self, operation: str, fault: str, count: int = 1) -> None:
         """Make the emulator's next `count` calls of a Bedrock operation fail with `fault`."""

@@ -31,6 +31,7 @@ from gptoss.invoke import to_invoke_body
 from gptoss.models import resolve_model
 
 ENDPOINT = "/v1/chat/completions"
+API_EVENT_SOURCE = "gptoss.batch-api"
 COMPLETION_WINDOW = "24h"
 COMPLETION_WINDOW_SECONDS = 24 * 3600
 MAX_CUSTOM_ID_CHARS = 4096
@@ -266,6 +267,20 @@ def parse_purpose(purpose: object) -> str:
     if purpose != FILE_PURPOSE:
         raise invalid_request(f"'purpose' must be {FILE_PURPOSE!r}: the gateway stores batch input files.", "purpose")
     return FILE_PURPOSE
+
+
+def execution_input(bucket: str, key: str, etag: str, size: int, batch: Mapping[str, Any]) -> Json:
+    """The batch state machine's input for a batch created through the API: S3's "Object Created" event shape,
+    naming the input file, plus `detail.batch` (`{"id", "owner", "input_file_id"}`)."""
+    return {
+        "source": API_EVENT_SOURCE,
+        "detail-type": "Batch Created",
+        "detail": {
+            "bucket": {"name": bucket},
+            "object": {"key": key, "etag": etag, "size": size},
+            "batch": dict(batch),
+        },
+    }
 
 
 # --- objects -------------------------------------------------------------------------------------------------------
