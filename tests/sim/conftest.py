@@ -25,8 +25,8 @@ import boto3
 import pytest
 from batch_api import BatchApiSettings, create_app
 from moto import mock_aws
-from starlette.testclient import TestClient
 from moto.stepfunctions.parser.asl.component.state.exec.state_task import lambda_eval_utils
+from starlette.testclient import TestClient
 
 from local.emulator.server import EmulatorServer
 from tests.infra.synthesis import shipped_context, synthesize
@@ -37,7 +37,7 @@ BUCKET = "sim-gateway-bucket"
 MODEL = "openai.gpt-oss-120b-1:0"
 TEST_BATCH_CONFIG = {"min_records": 3, "max_records": 50, "max_file_bytes": 200_000}
 # The functions' own configuration knobs, shortened for tests: the definition's Wait reads $.job.wait_seconds.
-FAST_POLLING = {"BATCH_POLL_SECONDS": "0", "BATCH_MAX_POLL_SECONDS": "0"}
+FAST_POLLING = {"BATCH_POLL_SECONDS": "0", "BATCH_MAX_POLL_SECONDS": "0", "BATCH_ON_DEMAND_BACKOFF_MS": "0"}
 
 
 @pytest.fixture(scope="session")
@@ -274,6 +274,7 @@ def sim(batch_template: dict[str, Any], emulator: EmulatorServer, monkeypatch: p
     lambdas = InProcessLambda(batch_handlers(batch_template, resolver), FAST_POLLING)
     monkeypatch.setattr(lambda_eval_utils, "_invoke_lambda_function", lambdas)
     monkeypatch.setenv("AWS_ENDPOINT_URL_BEDROCK", emulator.url)
+    monkeypatch.setenv("AWS_ENDPOINT_URL_BEDROCK_RUNTIME", emulator.url)
     with mock_aws(config={"stepfunctions": {"execute_state_machine": True}}):
         s3 = boto3.client("s3", region_name=REGION)
         s3.create_bucket(Bucket=BUCKET, CreateBucketConfiguration={"LocationConstraint": REGION})
