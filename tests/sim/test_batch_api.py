@@ -188,5 +188,6 @@ def test_a_request_that_keeps_failing_on_demand_lands_in_the_error_file(sim: Sim
     # Then the batch completed, that request is in the error file with Bedrock's status, the other in the output
     assert done["status"] == "completed"
     output, errors = accounted(api, done, 2)
+    assert [line["custom_id"] for line in output] == ['task #0 "ä"']
     assert [line["custom_id"] for line in errors] == ['task #1 "ä"']
     assert errors[0]["response"]["status_code"] == 400 and errors[0]["error"]["code"] == "ValidationException"
