@@ -6,12 +6,11 @@ Routes: POST /v1/chat/completions, GET /v1/models, GET /v1/models/{model}, GET /
 from __future__ import annotations
 
 import json
-from collections.abc import AsyncIterator
 from typing import Any
 
 from botocore.client import BaseClient
 from gateway.bedrock import EventStream, call
-from gateway.endpoint import sse_body
+from gateway.endpoint import sse_body, translated
 from gateway.http import json_bytes, sse_response
 from gateway.observability import RequestRecord
 from gateway.routes import completion_response, create_api_app, model_routes, read_chat_call, recorded
@@ -47,7 +46,8 @@ class ChatApi:
         if chat.stream:
             events = await EventStream.open(bedrock.invoke_model_with_response_stream, "body", **kwargs)
             translator = InvokeStreamTranslator(model=chat.model_id, include_usage=chat.include_usage)
-            body = sse_body(record, _chunks(events, translator), close=events.close, usage=lambda: translator.usage)
+            chunks = translated(events, translator, _payload)
+            body = sse_body(record, chunks, close=events.close, usage=lambda: translator.usage)
             return sse_response(body)
         completion = from_invoke_response(await call(_invoke, client=bedrock, kwargs=kwargs), model=chat.model_id)
         return completion_response(record, completion, self.runtime)
@@ -58,14 +58,10 @@ def _invoke(client: BaseClient, kwargs: dict[str, Any]) -> dict[str, Any]:
     return json.loads(client.invoke_model(**kwargs)["body"].read())
 
 
-async def _chunks(events: EventStream, translator: InvokeStreamTranslator) -> AsyncIterator[dict[str, Any]]:
-    async for event in events:
-        part = event.get("chunk")
-        if part is not None:
-            for chunk in translator.feed(json.loads(part["bytes"])):
-                yield chunk
-    for chunk in translator.finish():
-        yield chunk
+def _payload(event: dict[str, Any]) -> dict[str, Any] | None:
+    """The decoded JSON of a PayloadPart event (other events carry nothing for the caller)."""
+    part = event.get("chunk")
+    return None if part is None else json.loads(part["bytes"])
 
 
 def create_app(

@@ -7,12 +7,10 @@ Routes: POST /converse/v1/chat/completions, GET /converse/v1/models[/{model}] (f
 from __future__ import annotations
 
 import time
-from collections.abc import AsyncIterator
-from typing import Any
 
 from botocore.client import BaseClient
 from gateway.bedrock import EventStream, call
-from gateway.endpoint import sse_body
+from gateway.endpoint import sse_body, translated
 from gateway.http import json_response, read_json, sse_response
 from gateway.observability import RequestRecord
 from gateway.routes import (
@@ -55,12 +53,20 @@ class ConverseApi:
         if chat.stream:
             events = await EventStream.open(bedrock.converse_stream, "stream", **kwargs)
             translator = ConverseStreamTranslator(
-                model=chat.model_id, completion_id=cid, created=created, include_usage=chat.include_usage
+                model=chat.model_id,
+                completion_id=cid,
+                created=created,
+                include_usage=chat.include_usage,
+                stop=chat.stop,
+                guardrail=self.runtime.settings.guardrail is not None,
             )
-            body = sse_body(record, _chunks(events, translator), close=events.close, usage=lambda: translator.usage)
+            chunks = translated(events, translator, lambda event: event)
+            body = sse_body(record, chunks, close=events.close, usage=lambda: translator.usage)
             return sse_response(body)
         response = await call(bedrock.converse, **kwargs)
-        completion = from_converse_response(response, model=chat.model_id, completion_id=cid, created=created)
+        completion = from_converse_response(
+            response, model=chat.model_id, completion_id=cid, created=created, stop=chat.stop
+        )
         return completion_response(record, completion, self.runtime)
 
     async def native(self, request: Request, record: RequestRecord) -> Response:
@@ -83,12 +89,6 @@ class ConverseApi:
             return json_response(response)
         intervened = response.get("stopReason") == "guardrail_intervened"
         return verdict_response(record, response, INTERVENED if intervened else NONE)
-
-
-async def _chunks(events: EventStream, translator: ConverseStreamTranslator) -> AsyncIterator[dict[str, Any]]:
-    async for event in events:
-        for chunk in translator.feed(event):
-            yield chunk
 
 
 def create_app(

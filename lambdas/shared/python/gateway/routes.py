@@ -10,6 +10,7 @@ from typing import Any
 from gptoss.chat_request import parse_chat_request
 from gptoss.guardrail import NONE, guardrail_field
 from gptoss.models import list_models, resolve_model, retrieve_model
+from gptoss.stop import stop_strings
 from starlette.applications import Starlette
 from starlette.requests import Request
 from starlette.responses import Response
@@ -47,6 +48,10 @@ class ChatCall:
     @property
     def stream(self) -> bool:
         return bool(self.request.get("stream"))
+
+    @property
+    def stop(self) -> tuple[str, ...]:
+        return stop_strings(self.request.get("stop"))
 
     @property
     def include_usage(self) -> bool:
