@@ -156,11 +156,12 @@ def test_check_backs_off_and_publishes_progress(s3: Any) -> None:
         job = batch_check.handler({"run": run, "job": job})
         waits.append(job["wait_seconds"])
         statuses.append(job["status"])
-    # Then the wait doubles up to its cap, and the status record carries the job's counts
+    # Then the wait doubles up to its cap, and the status record carries the job's counts; the run is finalizing
+    # (it is complete only once its results are collected, so a poller never sees "completed" without them)
     assert waits == [60, 100]
     assert statuses == ["InProgress", "Completed"]
     status = read_json(s3, "status/poll.json")
-    assert status["state"] == "completed"
+    assert status["state"] == "finalizing"
     assert status["records"]["processed"] == 3
 
 
