@@ -247,7 +247,6 @@ class BatchLifecycle(Construct):
                 iam.PolicyStatement(sid="StopJob", actions=["bedrock:StopModelInvocationJob"], resources=[jobs]),
             ],
             "batch-on-demand": [
-                _s3("ReadInput", ["s3:GetObject", "s3:GetObjectVersion"], self._objects("input/")),
                 _s3("ReadRecords", ["s3:GetObject"], self._objects("status/", "batch-input/")),
                 _s3("WriteOutput", ["s3:PutObject"], self._objects("status/", "batch-output/")),
                 iam.PolicyStatement(

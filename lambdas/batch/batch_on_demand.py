@@ -1,5 +1,8 @@
 """Step 2 for a small file (fewer records than Bedrock's batch minimum): run its records through InvokeModel.
 
+It reads the Bedrock records the validate step staged (a batch created through the API; an upload to `input/`
+under the minimum is refused by validation, as Bedrock would refuse it).
+
 Each call handles the next `chunk` of records (BATCH_ON_DEMAND_CONCURRENCY requests in flight), writes their outcomes
 as one `.out` part in Bedrock's own output format (`{recordId, modelInput, modelOutput}` or `{..., error}`) under
 `<output prefix>/on-demand/`, publishes progress, and returns; the state machine calls it again until `done`, so
@@ -41,9 +44,7 @@ def handler(event: dict[str, Any], context: object = None) -> dict[str, Any]:
     with transient_errors():
         if cancel_requested(s3, source.bucket, run["name"]):
             return _end(s3, run, job, "Stopped", CANCELLED)
-        key = run.get("staged_key") or source.key
-        version = None if run.get("staged_key") else source.version_id
-        lines = [line for line in stream_lines(s3, source.bucket, key, version_id=version) if line.strip()]
+        lines = [line for line in stream_lines(s3, source.bucket, run["staged_key"]) if line.strip()]
         chunk = lines[start : start + settings.on_demand_concurrency * CHUNKS_PER_CALL]
         with ThreadPoolExecutor(max_workers=settings.on_demand_concurrency) as pool:
             outcomes = list(pool.map(lambda line: _run_record(json.loads(line), run["model"], settings), chunk))
