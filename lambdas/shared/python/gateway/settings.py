@@ -10,6 +10,12 @@ from gptoss.errors import GatewayError
 from gptoss.guardrail import GuardrailConfig
 from gptoss.models import KNOWN_MODELS, resolve_model
 
+# Environment variable ("true"/"false") that lets callers set each of `gptoss.trust.OPT_IN_MEMBERS`.
+OPT_IN_VARIABLES: dict[str, str] = {
+    "serviceTier": "ALLOW_SERVICE_TIER",
+    "performanceConfig": "ALLOW_PERFORMANCE_CONFIG",
+}
+
 
 class SettingsError(ValueError):
     """A function environment variable is missing or invalid; the message names it."""
@@ -24,6 +30,8 @@ class Settings:
     connect_timeout: float = 5.0
     max_attempts: int = 2
     max_request_bytes: int = 1_048_576
+    # Native Converse members a caller may set only when the deployment allows them (`gptoss.trust.OPT_IN_MEMBERS`).
+    caller_opt_ins: frozenset[str] = frozenset()
 
     @classmethod
     def from_env(cls, env: Mapping[str, str] | None = None) -> Settings:
@@ -36,6 +44,9 @@ class Settings:
             connect_timeout=_number(env, "BEDROCK_CONNECT_TIMEOUT_SECONDS", 5.0, float),
             max_attempts=int(_number(env, "BEDROCK_MAX_ATTEMPTS", 2, int)),
             max_request_bytes=int(_number(env, "MAX_REQUEST_BYTES", 1_048_576, int)),
+            caller_opt_ins=frozenset(
+                member for member, variable in OPT_IN_VARIABLES.items() if _flag(env, variable, default=False)
+            ),
         )
 
 
