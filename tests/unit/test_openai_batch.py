@@ -76,6 +76,7 @@ def test_every_problem_is_reported_with_its_line_and_param() -> None:
         json.dumps({"custom_id": "g", "method": "GET", "url": "/v1/embeddings", "body": {}, "extra": 1}).encode(),
         line(7),
         line("j", thinking={"type": "enabled"}),  # a field InvokeModel would refuse
+        b'{"custom_id": "k", "body": ' + b"[" * 5000 + b"]" * 5000 + b"}",  # nested deeper than any request
     ]
     problems, _ = validate(lines, Limits(max_records=50))
     # Then each is listed with its line number and the field it is about
@@ -88,6 +89,7 @@ def test_every_problem_is_reported_with_its_line_and_param() -> None:
     assert {(8, "unknown_field", "extra"), (8, "invalid_method", "method"), (8, "invalid_url", "url")} <= set(problems)
     assert (9, "invalid_custom_id", "custom_id") in problems
     assert any(p[0] == 10 and p[2] == "body.thinking" for p in problems)
+    assert (11, "json_too_deep", "body") in problems
 
 
 def test_too_many_requests_and_an_empty_file_are_refused() -> None:

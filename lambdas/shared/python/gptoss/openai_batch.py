@@ -24,6 +24,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
+from gptoss import json_limits
 from gptoss.batch_records import BatchResult, Limits, Problem, Report, decode_line
 from gptoss.chat_request import parse_chat_request
 from gptoss.errors import GatewayError, from_bedrock_error, invalid_request
@@ -87,7 +88,9 @@ def check_line(line: bytes | str, line_number: int, *, enabled: Sequence[str], l
     if problem is not None:
         return _refused(problem)
     try:
-        request = json.loads(text)
+        request = json_limits.loads(text)
+    except json_limits.JsonTooDeep as exc:
+        return _refused(LineProblem(line_number, "json_too_deep", f"invalid JSON: {exc}", exc.field))
     except (ValueError, RecursionError) as exc:
         if not text.strip():
             return _refused(LineProblem(line_number, "blank_line", "blank line: every line must be one JSON request"))
