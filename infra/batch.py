@@ -21,7 +21,14 @@ from aws_cdk import aws_stepfunctions_tasks as tasks
 from constructs import Construct
 
 from infra.config import GatewayConfig
-from infra.functions import LAMBDAS, GatewayFunction, GatewayLayers, model_arns
+from infra.functions import (
+    LAMBDAS,
+    GatewayFunction,
+    GatewayLayers,
+    default_project_arn,
+    model_arns,
+    web_adapter_environment,
+)
 from infra.nag import acknowledge
 from infra.policies import log_group, vended_log_group_name
 
@@ -29,6 +36,8 @@ if TYPE_CHECKING:
     from infra.api import GatewayApi
 
 EVENT_SOURCE = "gptoss.batch"
+# Every owner's OpenAI files (content and file objects): api/<owner>/files/<file id>.
+API_FILES = "api/*/files/"
 EVENT_DETAIL_TYPE = "GptOss Batch Run State Change"
 TRANSIENT_ERRORS = [
     "TransientError",
@@ -48,7 +57,19 @@ FUNCTIONS = (
     ("batch-check", "batch_check", 256, 60, "polls the job and publishes progress"),
     ("batch-collect", "batch_collect", 1769, 900, "writes results/<name>/ and accounts for every record"),
     ("batch-report", "batch_report", 256, 60, "writes errors/<name>.json and stops the job when a run fails"),
-    ("batch-status", "batch_status_api", 256, 29, "GET /v1/batches and /v1/batches/{id}"),
+    ("batch-on-demand", "batch_on_demand", 512, 900, "runs a file under the batch minimum through InvokeModel"),
+)
+# The OpenAI Files and Batches routes, served by the batch API function (an ASGI app under the Web Adapter).
+API_ROUTES = (
+    ("/v1/files", "POST"),
+    ("/v1/files", "GET"),
+    ("/v1/files/{file_id}", "GET"),
+    ("/v1/files/{file_id}", "DELETE"),
+    ("/v1/files/{file_id}/content", "GET"),
+    ("/v1/batches", "POST"),
+    ("/v1/batches", "GET"),
+    ("/v1/batches/{batch_id}", "GET"),
+    ("/v1/batches/{batch_id}/cancel", "POST"),
 )
 
 
@@ -73,11 +94,11 @@ class BatchLifecycle(Construct):
         self.functions = {name: self._build_function(name, *spec) for name, *spec in FUNCTIONS}
         self._grant_function_permissions()
         self.state_machine = self._build_state_machine()
+        self.functions["batch-api"] = self._build_api_function(layers)
+        for path, method in API_ROUTES:
+            api.add_route(path, method, self.functions["batch-api"].function, stream=True)
         self._build_rules()
         self._expire_staged_input()
-        status = self.functions["batch-status"].function
-        api.add_route("/v1/batches", "GET", status, stream=False)
-        api.add_route("/v1/batches/{id}", "GET", status, stream=False)
         self._acknowledge_findings()
 
     # --- IAM -------------------------------------------------------------------------------------------------------
@@ -127,11 +148,51 @@ class BatchLifecycle(Construct):
         )
         return role
 
+    def _build_api_function(self, layers: GatewayLayers) -> GatewayFunction:
+        """The Files and Batches API: its role alone may start runs, and read and write every owner's files."""
+        batch = self.config.batch
+        function = GatewayFunction(
+            self,
+            "BatchApi",
+            name="batch-api",
+            code_dir=LAMBDAS / "batch_api",
+            handler="run.sh",
+            memory_mb=512,
+            timeout_seconds=300,
+            environment={
+                **web_adapter_environment(),
+                "BUCKET_NAME": self.bucket.bucket_name,
+                "STATE_MACHINE_ARN": self.state_machine.state_machine_arn,
+                "OWNER_SOURCE": "api_key_id",
+                "MAX_UPLOAD_BYTES": str(batch.max_upload_bytes),
+            },
+            layers=[layers.web_adapter, *self._layers],
+            config=self.config,
+            description="gpt-oss gateway: OpenAI Files and Batches API (ASGI app under the Lambda Web Adapter)",
+        )
+        for statement in (
+            _s3("OwnersFiles", ["s3:GetObject", "s3:PutObject", "s3:DeleteObject"], self._objects("api/")),
+            _s3("ReadRuns", ["s3:GetObject"], self._objects("status/", "errors/")),
+            _s3("RequestCancel", ["s3:PutObject"], self._objects("status/cancel/")),
+            _list("ListOwnersObjectsAndRuns", self.bucket, ["api/*", "status/*"]),
+            iam.PolicyStatement(
+                sid="StartRuns", actions=["states:StartExecution"], resources=[self.state_machine.state_machine_arn]
+            ),
+            iam.PolicyStatement(
+                sid="CancelJobs", actions=["bedrock:StopModelInvocationJob"], resources=[self._jobs_arn()]
+            ),
+        ):
+            function.role.add_to_policy(statement)
+        return function
+
     def _grant_function_permissions(self) -> None:
         jobs = self._jobs_arn()
         grants: dict[str, list[iam.PolicyStatement]] = {
             "batch-validate": [
                 _s3("ReadInput", ["s3:GetObject", "s3:GetObjectVersion"], self._objects("input/")),
+                # A batch created through the API: its OpenAI input file, and the Bedrock records staged from it.
+                _s3("ReadApiInput", ["s3:GetObject"], self._objects(API_FILES)),
+                _s3("StageApiInput", ["s3:PutObject"], self._objects("batch-input/")),
                 _s3("ReadRunRecords", ["s3:GetObject"], self._objects("status/")),
                 _s3("WriteRunRecords", ["s3:PutObject"], self._objects("status/", "errors/")),
                 # A refused upload releases its claim; a new run removes the previous run's error report.
@@ -166,11 +227,15 @@ class BatchLifecycle(Construct):
             ],
             "batch-collect": [
                 _s3("ReadInputAndOutput", ["s3:GetObject", "s3:GetObjectVersion"], self._objects("input/")),
-                _s3("ReadRunRecords", ["s3:GetObject"], self._objects("status/", "batch-output/")),
+                _s3(
+                    "ReadRunRecords",
+                    ["s3:GetObject"],
+                    self._objects("status/", "batch-output/", "batch-input/", API_FILES),
+                ),
                 _s3(
                     "WriteResults",
                     ["s3:PutObject", "s3:AbortMultipartUpload"],
-                    self._objects("results/", "errors/", "status/"),
+                    self._objects("results/", "errors/", "status/", API_FILES),
                 ),
                 _list("ListJobOutput", self.bucket, ["batch-output/*"]),
                 iam.PolicyStatement(sid="ReadJob", actions=["bedrock:GetModelInvocationJob"], resources=[jobs]),
@@ -181,9 +246,14 @@ class BatchLifecycle(Construct):
                 # A run that ends in error (timed out, aborted, a step failed) stops its still-running job.
                 iam.PolicyStatement(sid="StopJob", actions=["bedrock:StopModelInvocationJob"], resources=[jobs]),
             ],
-            "batch-status": [
-                _s3("ReadRunRecords", ["s3:GetObject"], self._objects("status/")),
-                _list("ListRunRecords", self.bucket, ["status/*"]),
+            "batch-on-demand": [
+                _s3("ReadRecords", ["s3:GetObject"], self._objects("status/", "batch-input/")),
+                _s3("WriteOutput", ["s3:PutObject"], self._objects("status/", "batch-output/")),
+                iam.PolicyStatement(
+                    sid="InvokeEnabledModels",
+                    actions=["bedrock:InvokeModel"],
+                    resources=[*model_arns(self.config.models.enabled), default_project_arn()],
+                ),
             ],
         }
         for name, statements in grants.items():
@@ -207,6 +277,8 @@ class BatchLifecycle(Construct):
             "BATCH_TIMEOUT_HOURS": str(batch.job_timeout_hours),
             "BATCH_POLL_SECONDS": str(batch.poll_interval_seconds),
             "BATCH_MAX_POLL_SECONDS": str(batch.max_poll_interval_seconds),
+            "BATCH_ON_DEMAND_CONCURRENCY": str(batch.on_demand_concurrency),
+            "BATCH_ON_DEMAND_MAX_ATTEMPTS": str(batch.on_demand_max_attempts),
         }
         function = GatewayFunction(
             self,
@@ -257,6 +329,7 @@ class BatchLifecycle(Construct):
         submit = self._task("Submit", "batch-submit", "$.job")
         wait = sfn.Wait(self, "WaitForJob", time=sfn.WaitTime.seconds_path("$.job.wait_seconds"))
         check = self._task("CheckJob", "batch-check", "$.job")
+        on_demand = self._task("RunOnDemand", "batch-on-demand", "$.job")
         collect = self._task("Collect", "batch-collect", "$.outcome")
         report = self._task("ReportError", "batch-report", "$.outcome")
         notify = tasks.EventBridgePutEvents(
@@ -279,7 +352,7 @@ class BatchLifecycle(Construct):
             .otherwise(sfn.Fail(self, "RunFailed", error="BatchRunFailed", cause="See errors/<name>.json"))
         )
         notify.next(finished)
-        for step in (validate, submit, check, collect):
+        for step in (validate, submit, check, collect, on_demand):
             step.add_catch(report, errors=["States.ALL"], result_path="$.error")
         report.next(notify)
         collect.next(notify)
@@ -291,11 +364,17 @@ class BatchLifecycle(Construct):
         )
         wait.next(check)
         check.next(job_done)
-        submit.next(wait)
+        submit.next(job_done)
+        on_demand.next(
+            sfn.Choice(self, "OnDemandFinished?")
+            .when(sfn.Condition.boolean_equals("$.job.done", True), collect)
+            .otherwise(on_demand)
+        )
         route = (
             sfn.Choice(self, "ValidInput?")
             .when(sfn.Condition.boolean_equals("$.run.duplicate", True), sfn.Succeed(self, "AlreadyHandled"))
             .when(sfn.Condition.boolean_equals("$.run.valid", False), invalid)
+            .when(sfn.Condition.boolean_equals("$.run.on_demand", True), on_demand)
             .otherwise(submit)
         )
         start.next(validate)
@@ -359,10 +438,13 @@ class BatchLifecycle(Construct):
         jobs_reason = "Bedrock generates batch job ids at run time; the grant is limited to this account's jobs."
         for role in [self.batch_role, *(function.role for function in self.functions.values())]:
             for prefix in (
+                "api/",
+                API_FILES,
                 "input/",
                 "batch-input/",
                 "status/",
                 "status/claims/",
+                "status/cancel/",
                 "errors/",
                 "results/",
                 "batch-output/",
@@ -375,7 +457,9 @@ class BatchLifecycle(Construct):
             "AwsSolutions-IAM5[Resource::*]",
             "Step Functions X-Ray tracing and log delivery actions support no resource-level permissions.",
         )
-        for function in self.functions.values():
+        for name, function in self.functions.items():
+            if name == "batch-api":
+                continue  # an API route, not a state-machine task
             acknowledge(
                 machine_role,
                 f"AwsSolutions-IAM5[Resource::{self._nag_ref(function.function.function_arn)}:*]",

@@ -245,6 +245,13 @@ class BatchConfig:
     job_timeout_hours: int = field(default=24, metadata=_bounds(24, 168))
     poll_interval_seconds: int = field(default=60, metadata=_bounds(1, 3600))
     max_poll_interval_seconds: int = field(default=900, metadata=_bounds(1, 3600))
+    # Files under min_records run on demand (InvokeModel) with this many requests in flight.
+    on_demand_concurrency: int = field(default=4, metadata=_bounds(1, 64))
+    # Attempts per on-demand request when Bedrock throttles (exponential backoff with jitter between them).
+    on_demand_max_attempts: int = field(default=6, metadata=_bounds(1, 20))
+    # POST /v1/files: Lambda's 6 MB invocation payload carries the multipart body base64-encoded (API Gateway's own
+    # cap is 10 MB), so about 4 MB of file fits; larger inputs go to the bucket (see README).
+    max_upload_bytes: int = field(default=4_000_000, metadata=_bounds(1, 4_400_000))
 
 
 @dataclass(frozen=True)

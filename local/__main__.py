@@ -2,6 +2,8 @@
 
 Backend: AWS_ENDPOINT_URL_BEDROCK_RUNTIME when set; else real Bedrock when AWS credentials are configured; else the
 built-in Bedrock emulator. HOST and PORT choose the address; LOCAL_API_KEY, when set, is the only accepted bearer key.
+The Files and Batches routes keep their objects in a local store and run batch jobs on the emulator's batch control
+plane (`local.batch`), whatever the chat backend.
 """
 
 from __future__ import annotations
@@ -14,6 +16,8 @@ import boto3
 from gateway.settings import Settings, SettingsError
 from gptoss.models import KNOWN_MODELS
 
+from local.batch import LocalBatch
+from local.emulator.server import EmulatorServer
 from local.server import LocalServer, create_app
 
 EMULATOR_BANNER = """
@@ -47,16 +51,23 @@ def main() -> int:
     with ExitStack() as stack:
         backend = choose_backend()
         endpoint_url = None
+        emulator = stack.enter_context(EmulatorServer(port=0))
         if backend == "emulator":
-            from local.emulator.server import EmulatorServer
-
-            endpoint_url = stack.enter_context(EmulatorServer(port=0)).url
+            endpoint_url = emulator.url
+            # The batch steps' on-demand runs answer from the same backend as the chat routes.
+            os.environ["AWS_ENDPOINT_URL_BEDROCK_RUNTIME"] = emulator.url
             for name, value in (("AWS_ACCESS_KEY_ID", "emulator"), ("AWS_SECRET_ACCESS_KEY", "emulator")):
                 os.environ[name] = value
             print(EMULATOR_BANNER, flush=True)
         if not (os.environ.get("AWS_REGION") or os.environ.get("AWS_DEFAULT_REGION")):
             os.environ["AWS_DEFAULT_REGION"] = "us-east-1"
-        app = create_app(settings=settings, endpoint_url=endpoint_url, api_key=os.environ.get("LOCAL_API_KEY") or None)
+        batch = stack.enter_context(LocalBatch(emulator.url))
+        app = create_app(
+            settings=settings,
+            endpoint_url=endpoint_url,
+            api_key=os.environ.get("LOCAL_API_KEY") or None,
+            batch=batch.app(),
+        )
         server = LocalServer(app, host=host, port=port)
         target = {
             "endpoint": f"Bedrock endpoint {os.environ.get('AWS_ENDPOINT_URL_BEDROCK_RUNTIME')}",
@@ -68,7 +79,8 @@ def main() -> int:
             f"gpt-oss gateway on {server.url} -> {target}\n"
             f"  InvokeModel path: OpenAI(base_url='{server.url}/v1', api_key=<{key}>)\n"
             f"  Converse path:    OpenAI(base_url='{server.url}/converse/v1', api_key=<{key}>)\n"
-            f"  models: {', '.join(settings.enabled_models)}",
+            f"  models: {', '.join(settings.enabled_models)}\n"
+            f"  files and batches: local store {batch.store_url}, batch jobs on the emulator at {emulator.url}",
             flush=True,
         )
         server.serve_forever()

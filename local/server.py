@@ -60,13 +60,20 @@ class BearerKey:
 
 
 def create_app(
-    *, settings: Settings | None = None, endpoint_url: str | None = None, api_key: str | None = None
+    *,
+    settings: Settings | None = None,
+    endpoint_url: str | None = None,
+    api_key: str | None = None,
+    batch: Starlette | None = None,
 ) -> ASGIApp:
-    """One app serving every route of the chat and converse functions (each keeps its own Bedrock client)."""
+    """One app serving every route of the chat and converse functions (each keeps its own Bedrock client), and of
+    the batch API function when `batch` (its app, see `local.batch`) is given."""
     chat = _function_module("chat", "chat_api").create_app(settings=settings, endpoint_url=endpoint_url)
     converse = _function_module("converse", "converse_api").create_app(settings=settings, endpoint_url=endpoint_url)
     routes: list[BaseRoute] = list(chat.router.routes)
-    routes += [route for route in converse.router.routes if getattr(route, "path", None) != "/healthz"]
+    for other in (converse, batch):
+        if other is not None:
+            routes += [route for route in other.router.routes if getattr(route, "path", None) != "/healthz"]
 
     @asynccontextmanager
     async def lifespan(app: object) -> AsyncIterator[None]:

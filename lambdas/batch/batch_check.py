@@ -44,7 +44,8 @@ def handler(event: dict[str, Any], context: object = None) -> dict[str, Any]:
             run["bucket"],
             run["name"],
             {
-                "state": run_state(status),
+                # A finished job is not a finished run: the collect step sets the final state with the results.
+                "state": "finalizing" if status in TERMINAL_JOB_STATUSES else run_state(status),
                 "job_status": status,
                 "message": job.get("stop_reason") or info.get("message"),
                 "records": records,

@@ -9,6 +9,8 @@ with none) is counted, not written; of several lines for one recordId a success 
 Token totals in the summary are summed from `succeeded.jsonl` (so they match the files); Bedrock's own manifest,
 when there is one, is kept beside them under `manifest`.
 A Failed, Stopped or Expired job also leaves `errors/<name>.json` with Bedrock's message.
+A run with no Bedrock job (run on demand, or cancelled before its job started) is described by `$.job` itself.
+A batch created through the API also gets OpenAI's output and error files (`api_files`), owned by its owner.
 Input: `{"run": ..., "job": ...}`. Output (`$.outcome`): the event detail published for the terminal state.
 """
 
@@ -21,7 +23,8 @@ from datetime import datetime
 from pathlib import Path
 from typing import IO, Any
 
-from batch_common import FAILED_JOB_STATUSES, run_state
+from api_files import write_openai_files
+from batch_common import FAILED_JOB_STATUSES, ON_DEMAND_JOB_ID, output_prefix, run_source, run_state
 from batch_store import get_json, now, put_error_report, put_json, stream_lines, transient_errors, update_status
 from gateway.aws import client
 from gptoss.batch_layout import results_keys, s3_uri
@@ -34,9 +37,10 @@ def handler(event: dict[str, Any], context: object = None) -> dict[str, Any]:
     run, job = event["run"], event["job"]
     s3 = client("s3", function=FUNCTION)
     with transient_errors():
-        info = client("bedrock", function=FUNCTION).get_model_invocation_job(jobIdentifier=job["job_arn"])
+        update_status(s3, run["bucket"], run["name"], {"state": "finalizing", "finalizing_at": now()})
+        info = _job_info(run, job)
         status = info["status"]
-        out_bucket, out_base = _output_location(info, job["job_arn"])
+        out_bucket, out_base = _output_location(info, job.get("job_arn"))
         if job.get("stop_reason"):
             # The poll step stopped the job: say so wherever Bedrock's own message is reported.
             info = {**info, "message": f"{job['stop_reason']} ({info.get('message') or 'no message from Bedrock'})"}
@@ -49,6 +53,7 @@ def handler(event: dict[str, Any], context: object = None) -> dict[str, Any]:
         output_lines = (line for key in out_keys for line in stream_lines(s3, out_bucket, key))
         with tempfile.TemporaryDirectory() as tmp:
             tally = _write_results(s3, run, info, output_lines, Path(tmp))
+            openai_files = write_openai_files(s3, run, Path(tmp), tally) if run.get("api") else None
         summary = _summary(run, info, manifest, tally)
         put_json(s3, run["bucket"], results_keys(run["name"])["summary"], summary)
         errors_uri = _write_errors(s3, run, info, summary) if status in FAILED_JOB_STATUSES else None
@@ -63,7 +68,9 @@ def handler(event: dict[str, Any], context: object = None) -> dict[str, Any]:
                 "records": {**summary["records"], "processed": summary["records"]["total"] - tally["not_processed"]},
                 "results": summary["results"],
                 "errors": errors_uri,
-                "ended_at": summary["timings"]["ended_at"],
+                "tokens": summary["tokens"],
+                "openai": openai_files,
+                "ended_at": summary["timings"]["ended_at"] or now(),
             },
         )
     return {
@@ -71,7 +78,7 @@ def handler(event: dict[str, Any], context: object = None) -> dict[str, Any]:
         "state": summary["state"],
         "file": summary["file"],
         "model": run["model"],
-        "job_arn": job["job_arn"],
+        "job_arn": job.get("job_arn"),
         "job_status": status,
         "succeeded": status not in FAILED_JOB_STATUSES,
         "records": summary["records"],
@@ -80,12 +87,31 @@ def handler(event: dict[str, Any], context: object = None) -> dict[str, Any]:
     }
 
 
-def _output_location(info: dict[str, Any], job_arn: str) -> tuple[str, str]:
-    """(bucket, key prefix) of `<outputS3Uri>/<jobId>/`, where Bedrock writes the `.out` files."""
+def _job_info(run: dict[str, Any], job: dict[str, Any]) -> dict[str, Any]:
+    """GetModelInvocationJob's answer for the run's job; for a run without one, the same fields from `$.job`."""
+    if job.get("job_arn"):
+        return client("bedrock", function=FUNCTION).get_model_invocation_job(jobIdentifier=job["job_arn"])
+    output = s3_uri(run["bucket"], output_prefix(run["name"], run_source(run)))
+    return {
+        "status": job["status"],
+        "message": job.get("message"),
+        "submitTime": _time(job.get("started_at")),
+        "endTime": _time(job.get("ended_at")),
+        "outputDataConfig": {"s3OutputDataConfig": {"s3Uri": output}},
+    }
+
+
+def _time(value: str | None) -> datetime | None:
+    return datetime.fromisoformat(value.replace("Z", "+00:00")) if value else None
+
+
+def _output_location(info: dict[str, Any], job_arn: str | None) -> tuple[str, str]:
+    """(bucket, key prefix) of `<outputS3Uri>/<jobId>/`, where Bedrock (or the on-demand step) writes `.out` files."""
     uri = info["outputDataConfig"]["s3OutputDataConfig"]["s3Uri"]
     bucket, _, prefix = uri.removeprefix("s3://").partition("/")
     prefix = prefix if not prefix or prefix.endswith("/") else f"{prefix}/"
-    return bucket, f"{prefix}{job_arn.rsplit('/', 1)[-1]}/"
+    job_id = job_arn.rsplit("/", 1)[-1] if job_arn else ON_DEMAND_JOB_ID
+    return bucket, f"{prefix}{job_id}/"
 
 
 def _listing(s3: Any, bucket: str, prefix: str) -> set[str]:
@@ -97,9 +123,12 @@ def _listing(s3: Any, bucket: str, prefix: str) -> set[str]:
 def _write_results(
     s3: Any, run: dict[str, Any], info: dict[str, Any], output_lines: Iterator[bytes], tmp: Path
 ) -> dict[str, int]:
-    input_ids = [
-        record_id_of(line) for line in stream_lines(s3, run["bucket"], run["key"], version_id=run.get("version_id"))
-    ]
+    # An API batch's job read the staged records (their ids stand for input lines); an upload's, the upload.
+    if run.get("staged_key"):
+        input_lines = stream_lines(s3, run["bucket"], run["staged_key"])
+    else:
+        input_lines = stream_lines(s3, run["bucket"], run["key"], version_id=run.get("version_id"))
+    input_ids = [record_id_of(line) for line in input_lines]
     wanted = set(input_ids) - {None}
     succeeded: set[str] = set()
     errored: set[str] = set()

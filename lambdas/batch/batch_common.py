@@ -31,10 +31,12 @@ from gptoss.errors import GatewayError
 from gptoss.models import KNOWN_MODELS, resolve_model
 
 NAME_PATTERN = RUN_NAME_PATTERN
+# Where a run without a Bedrock job (run on demand) writes its `.out` files: `<output prefix>/on-demand/`.
+ON_DEMAND_JOB_ID = "on-demand"
 TERMINAL_JOB_STATUSES = ("Completed", "PartiallyCompleted", "Failed", "Stopped", "Expired")
 FAILED_JOB_STATUSES = ("Failed", "Stopped", "Expired")
 # Run states (status/<name>.json) of a run that has not ended yet: it holds its name.
-IN_PROGRESS_STATES = ("validating", "submitted", "in_progress", "stopping")
+IN_PROGRESS_STATES = ("validating", "submitted", "in_progress", "stopping", "finalizing")
 # The poll step stops a job still running this long after its own Bedrock timeout.
 STOP_GRACE_HOURS = 12
 # An execution lives at most BATCH_TIMEOUT_HOURS + this (the state machine's timeout, set in infra/batch.py).
@@ -71,6 +73,9 @@ class BatchSettings:
     job_timeout_hours: int = 24
     poll_seconds: int = 60
     max_poll_seconds: int = 900
+    on_demand_concurrency: int = 4
+    on_demand_max_attempts: int = 6
+    on_demand_backoff_seconds: float = 1.0
 
     @classmethod
     def from_env(cls, env: Mapping[str, str] | None = None) -> BatchSettings:
@@ -95,6 +100,9 @@ class BatchSettings:
             job_timeout_hours=_int(env, "BATCH_TIMEOUT_HOURS", 24),
             poll_seconds=_int(env, "BATCH_POLL_SECONDS", 60, minimum=0),
             max_poll_seconds=_int(env, "BATCH_MAX_POLL_SECONDS", 900, minimum=0),
+            on_demand_concurrency=_int(env, "BATCH_ON_DEMAND_CONCURRENCY", 4),
+            on_demand_max_attempts=_int(env, "BATCH_ON_DEMAND_MAX_ATTEMPTS", 6),
+            on_demand_backoff_seconds=_int(env, "BATCH_ON_DEMAND_BACKOFF_MS", 1000, minimum=0) / 1000,
         )
 
 
@@ -127,6 +135,8 @@ class Source:
     etag: str
     size: int
     version_id: str | None = None
+    # A batch created through the API: its id. One file may feed several batches, each its own run and job.
+    batch_id: str | None = None
 
     @property
     def uri(self) -> str:
@@ -134,12 +144,14 @@ class Source:
 
     @property
     def digest(self) -> str:
-        """Idempotency key: the same bucket/key/etag always maps to the same job."""
-        return hashlib.sha256(f"{self.bucket}/{self.key}/{self.etag}".encode()).hexdigest()
+        """Idempotency key: the same bucket/key/etag (and API batch) always maps to the same job."""
+        scope = f"/{self.batch_id}" if self.batch_id else ""
+        return hashlib.sha256(f"{self.bucket}/{self.key}/{self.etag}{scope}".encode()).hexdigest()
 
 
 def source_from_event(event: Mapping[str, Any]) -> Source:
-    """The object from an EventBridge S3 "Object Created" event."""
+    """The object from an EventBridge S3 "Object Created" event, or from a batch created through the API (same
+    `detail.bucket` / `detail.object` shape, plus `detail.batch`: see `api_batch`)."""
     detail = event["detail"]
     obj = detail["object"]
     return Source(
@@ -148,7 +160,33 @@ def source_from_event(event: Mapping[str, Any]) -> Source:
         etag=str(obj.get("etag", "")).strip('"'),
         size=int(obj.get("size", 0)),
         version_id=obj.get("version-id"),
+        batch_id=(detail.get("batch") or {}).get("id"),
     )
+
+
+def run_source(run: Mapping[str, Any]) -> Source:
+    """The input object of a run (the state machine carries it in `$.run`)."""
+    return Source(
+        run["bucket"],
+        run["key"],
+        run["etag"],
+        run["size"],
+        run.get("version_id"),
+        (run.get("api") or {}).get("id"),
+    )
+
+
+def api_batch(event: Mapping[str, Any]) -> dict[str, Any] | None:
+    """`{"id", "owner", "input_file_id"}` of a run started by POST /v1/batches, None for an S3 upload."""
+    return event["detail"].get("batch")
+
+
+def event_target(event: Mapping[str, Any], settings: BatchSettings) -> RunTarget:
+    """The run an execution input is about: an API batch is named by its id (its model is known once validated)."""
+    batch = api_batch(event)
+    if batch is not None:
+        return RunTarget(batch["id"], settings.default_model)
+    return run_target(event["detail"]["object"]["key"], settings)
 
 
 @dataclass(frozen=True)

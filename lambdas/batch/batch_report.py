@@ -14,7 +14,7 @@ from __future__ import annotations
 import json
 from typing import Any
 
-from batch_common import BatchSettings, Source, claim_key, holds_name, run_target, source_from_event
+from batch_common import BatchSettings, Source, claim_key, event_target, holds_name, source_from_event
 from batch_store import get_json, now, put_error_report, put_json, read_json, stop_job, transient_errors, update_status
 from gateway.aws import client
 from gptoss.batch_layout import status_key
@@ -28,7 +28,7 @@ def handler(event: dict[str, Any], context: object = None) -> dict[str, Any]:
     source = source_from_event(state["event"])
     run = state.get("run") or {}
     execution = run.get("execution") or state.get("execution") or ""
-    name = run.get("name") or run_target(source.key, settings).name
+    name = run.get("name") or event_target(state["event"], settings).name
     error = state.get("error") or {}
     message = _message(error.get("Cause"))
     s3 = client("s3", function=FUNCTION)

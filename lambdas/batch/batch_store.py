@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 from collections.abc import Iterator
 from contextlib import contextmanager
 from datetime import UTC, datetime
@@ -11,23 +10,24 @@ from typing import Any
 from batch_common import RETRYABLE_CODES, TransientError
 from botocore.client import BaseClient
 from botocore.exceptions import ClientError
-from gptoss.batch_layout import errors_key, s3_uri, status_key
+from gateway.store import (  # noqa: F401  (re-exported: the batch steps' one import for their S3 and job calls)
+    CONDITION_FAILED_CODES,
+    MISSING_KEY_CODES,
+    NOT_STOPPABLE_CODES,
+    error_code,
+    get_json,
+    put_json,
+    read_json,
+    stop_job,
+)
+from gptoss.batch_layout import cancel_key, errors_key, s3_uri, status_key
 from gptoss.batch_records import iter_lines
 
 CHUNK_BYTES = 1 << 20
-# The batch roles have no s3:ListBucket on these prefixes, so S3 answers 403 (not 404) for a key that does not exist.
-MISSING_KEY_CODES = ("NoSuchKey", "404", "NotFound", "AccessDenied")
-CONDITION_FAILED_CODES = ("PreconditionFailed", "412", "ConditionalRequestConflict", "NoSuchKey")
-# StopModelInvocationJob on a job that already ended (or no longer exists): nothing left to stop.
-NOT_STOPPABLE_CODES = ("ValidationException", "ConflictException", "ResourceNotFoundException")
 
 
 def now() -> str:
     return datetime.now(UTC).isoformat(timespec="seconds").replace("+00:00", "Z")
-
-
-def error_code(exc: ClientError) -> str:
-    return str(exc.response.get("Error", {}).get("Code", ""))
 
 
 @contextmanager
@@ -54,48 +54,6 @@ def stream_lines(
         body.close()
 
 
-def read_json(s3: BaseClient, bucket: str, key: str) -> tuple[dict[str, Any] | None, str | None]:
-    """A JSON object from S3 and its ETag (for a conditional overwrite), or (None, None) when the key does not exist."""
-    try:
-        response = s3.get_object(Bucket=bucket, Key=key)
-    except ClientError as exc:
-        if error_code(exc) in MISSING_KEY_CODES:
-            return None, None
-        raise
-    return json.loads(response["Body"].read()), response["ETag"]
-
-
-def get_json(s3: BaseClient, bucket: str, key: str) -> dict[str, Any] | None:
-    """A JSON object from S3, or None when the key does not exist."""
-    return read_json(s3, bucket, key)[0]
-
-
-def put_json(
-    s3: BaseClient,
-    bucket: str,
-    key: str,
-    value: dict[str, Any],
-    *,
-    only_if_new: bool = False,
-    if_match: str | None = None,
-) -> bool:
-    """Write a JSON object; if conditional (`only_if_new`, or `if_match` an ETag), False when the condition fails."""
-    extra = {"IfNoneMatch": "*"} if only_if_new else {"IfMatch": if_match} if if_match else {}
-    try:
-        s3.put_object(
-            Bucket=bucket,
-            Key=key,
-            Body=json.dumps(value, indent=2).encode(),
-            ContentType="application/json",
-            **extra,
-        )
-    except ClientError as exc:
-        if extra and error_code(exc) in CONDITION_FAILED_CODES:
-            return False
-        raise
-    return True
-
-
 def put_error_report(s3: BaseClient, bucket: str, name: str, report: dict[str, Any]) -> str:
     """Write the run's `errors/<name>.json`, stamped with the time; returns its S3 URI."""
     put_json(s3, bucket, errors_key(name), {**report, "at": now()})
@@ -107,19 +65,13 @@ def delete(s3: BaseClient, bucket: str, key: str) -> None:
     s3.delete_object(Bucket=bucket, Key=key)
 
 
-def stop_job(bedrock: BaseClient, job_arn: str) -> bool:
-    """Ask Bedrock to stop a batch job; False when the job had already ended, so there was nothing to stop."""
-    try:
-        bedrock.stop_model_invocation_job(jobIdentifier=job_arn)
-    except ClientError as exc:
-        if error_code(exc) in NOT_STOPPABLE_CODES:
-            return False
-        raise
-    return True
-
-
 def update_status(s3: BaseClient, bucket: str, name: str, change: dict[str, Any]) -> None:
     """Read-modify-write `status/<name>.json`; one writer at a time: the steps of the run holding the name, in turn."""
     status = get_json(s3, bucket, status_key(name)) or {"id": name, "object": "batch", "created_at": now()}
     status.update(change, updated_at=now())
     put_json(s3, bucket, status_key(name), status)
+
+
+def cancel_requested(s3: BaseClient, bucket: str, name: str) -> bool:
+    """True once POST /v1/batches/{id}/cancel asked this run to stop."""
+    return get_json(s3, bucket, cancel_key(name)) is not None

@@ -7,7 +7,9 @@ validation cannot change what the paid job processes. Copying again on a retry w
 The claim object written by the validate step records the job ARN once it exists; a retried step reuses it. If the
 step died between CreateModelInvocationJob and that write, the retry sends the same `clientRequestToken` (derived
 from bucket/key/etag), which Bedrock treats as the same request.
-Input: `{"run": ...}`. Output (`$.job`): job ARN and the first wait.
+A batch created through the API was staged by the validate step (`staged_key`); if it was cancelled meanwhile, no
+job is started and the run goes straight to collection, every record unprocessed.
+Input: `{"run": ...}`. Output (`$.job`): job ARN and the first wait, or `done` with no job when cancelled.
 """
 
 from __future__ import annotations
@@ -15,8 +17,8 @@ from __future__ import annotations
 import time
 from typing import Any
 
-from batch_common import BatchSettings, Source, claim_key, job_name, output_prefix, staging_key
-from batch_store import get_json, now, put_json, transient_errors, update_status
+from batch_common import BatchSettings, Source, claim_key, job_name, output_prefix, run_source, staging_key
+from batch_store import cancel_requested, get_json, now, put_json, transient_errors, update_status
 from gateway.aws import client
 from gptoss.batch_layout import s3_uri
 
@@ -26,13 +28,15 @@ FUNCTION = "batch-submit"
 def handler(event: dict[str, Any], context: object = None) -> dict[str, Any]:
     settings = BatchSettings.from_env()
     run = event["run"]
-    source = Source(run["bucket"], run["key"], run["etag"], run["size"], run.get("version_id"))
+    source = run_source(run)
     s3 = client("s3", function=FUNCTION)
     with transient_errors():
         claim = get_json(s3, source.bucket, claim_key(source)) or {}
         job_arn = claim.get("job_arn")
+        if not job_arn and cancel_requested(s3, source.bucket, run["name"]):
+            return {"job_arn": None, "status": "Stopped", "message": CANCELLED, "done": True, "wait_seconds": 0}
         if not job_arn:
-            input_key = _stage_input(s3, run["name"], source)
+            input_key = run.get("staged_key") or _stage_input(s3, run["name"], source)
             job_arn = _create_job(run, source, input_key, settings)
             put_json(s3, source.bucket, claim_key(source), {**claim, "job_arn": job_arn, "submitted_at": now()})
         update_status(
@@ -42,6 +46,9 @@ def handler(event: dict[str, Any], context: object = None) -> dict[str, Any]:
             {"state": "submitted", "job_arn": job_arn, "job_status": "Submitted", "submitted_at": now()},
         )
     return {"job_arn": job_arn, "wait_seconds": settings.poll_seconds, "started": int(time.time()), "done": False}
+
+
+CANCELLED = "cancelled before its Bedrock job started"
 
 
 def _stage_input(s3: Any, name: str, source: Source) -> str:

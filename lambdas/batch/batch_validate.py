@@ -1,17 +1,34 @@
 """Step 1: claim the upload (one run per bucket/key/etag) and its name, then validate it line by line, streamed.
 
-Input: `{"event": <EventBridge S3 Object Created event>, "execution": <execution ARN>}`.
-Output (the run, carried through the state machine): name, model, source, `duplicate`, `valid`, record count;
-an invalid file also gets `errors/<name>.json` (every problem with its line number) and an `outcome` to publish.
+Input: `{"event": <EventBridge S3 Object Created event, or a batch created through the API>, "execution": <ARN>}`.
+Output (the run, carried through the state machine): name, model, source, `duplicate`, `valid`, record count,
+`on_demand` (fewer records than Bedrock's batch minimum); an invalid file also gets `errors/<name>.json` (every
+problem with its line number) and an `outcome` to publish.
+
+A batch created through the API (`api`: its id and owner) holds OpenAI batch lines: they are validated through the
+request contract and, while being read, translated into the Bedrock records the job will read (`staged_key`, under
+`batch-input/`), so the file is read once. Its model is the one its lines name.
 An upload whose name is held by another run still in progress is refused the same way (`conflict`), and its claim is
 released so that uploading the same file again once that run has ended starts a run.
 """
 
 from __future__ import annotations
 
+import tempfile
+from pathlib import Path
 from typing import Any
 
-from batch_common import BatchSettings, Source, TransientError, claim_key, holds_name, run_target, source_from_event
+from batch_common import (
+    BatchSettings,
+    Source,
+    TransientError,
+    api_batch,
+    claim_key,
+    event_target,
+    holds_name,
+    source_from_event,
+    staging_key,
+)
 from batch_store import (
     delete,
     get_json,
@@ -26,6 +43,7 @@ from batch_store import (
 from gateway.aws import client
 from gptoss.batch_layout import errors_key, status_key
 from gptoss.batch_records import Problem, Report, validate_lines
+from gptoss.openai_batch import validate_batch_lines
 
 FUNCTION = "batch-validate"
 NAME_ATTEMPTS = 5
@@ -36,7 +54,8 @@ def handler(event: dict[str, Any], context: object = None) -> dict[str, Any]:
     s3 = client("s3", function=FUNCTION)
     source = source_from_event(event["event"])
     execution = event.get("execution", "")
-    target = run_target(source.key, settings)
+    api = api_batch(event["event"])
+    target = event_target(event["event"], settings)
     run = {
         "name": target.name,
         "model": target.model,
@@ -49,6 +68,8 @@ def handler(event: dict[str, Any], context: object = None) -> dict[str, Any]:
         "duplicate": False,
         "valid": False,
         "records": 0,
+        "api": api,
+        "on_demand": False,
     }
     with transient_errors():
         if not _claim(s3, source, run):
@@ -59,8 +80,11 @@ def handler(event: dict[str, Any], context: object = None) -> dict[str, Any]:
             return {**run, **_refuse(s3, source, run, holder)}
         # The name is this run's now: an error report left by an earlier run of it no longer applies.
         delete(s3, source.bucket, errors_key(target.name))
-        report = _validate(s3, source, target.problem, target.model, settings)
-        run.update(records=report.records, valid=report.valid)
+        if api is not None:
+            report = _validate_api(s3, source, run, settings)
+        else:
+            report = _validate(s3, source, target.problem, target.model, settings)
+        run.update(records=report.records, valid=report.valid, on_demand=report.records < settings.limits.min_records)
         if report.valid:
             update_status(s3, source.bucket, target.name, {"records": {**_zero(), "total": report.records}})
             return run
@@ -127,6 +151,22 @@ def _validate(s3: Any, source: Source, key_problem: str | None, model: str, sett
         s3, source.bucket, source.key, version_id=source.version_id, max_line_bytes=settings.limits.max_record_bytes
     )
     return validate_lines(lines, size=source.size, model=model, enabled=settings.enabled_models, limits=settings.limits)
+
+
+def _validate_api(s3: Any, source: Source, run: dict[str, Any], settings: BatchSettings) -> Report:
+    """Validate OpenAI batch lines; when valid, upload their Bedrock records to the staging key (`staged_key`)."""
+    lines = stream_lines(s3, source.bucket, source.key, max_line_bytes=settings.limits.max_record_bytes)
+    with tempfile.TemporaryDirectory() as tmp:
+        staged = Path(tmp) / "records.jsonl"
+        with staged.open("wb") as out:
+            report = validate_batch_lines(
+                lines, size=source.size, enabled=settings.enabled_models, limits=settings.limits, emit=out.write
+            )
+        if report.valid:
+            run["model"] = report.model
+            run["staged_key"] = staging_key(run["name"], source)
+            s3.upload_file(str(staged), source.bucket, run["staged_key"])
+    return report
 
 
 def _reject(s3: Any, source: Source, run: dict[str, Any], report: Report) -> dict[str, Any]:

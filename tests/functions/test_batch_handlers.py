@@ -9,12 +9,13 @@ from typing import Any
 import batch_check
 import batch_collect
 import batch_report
-import batch_status_api
 import batch_submit
 import batch_validate
 import boto3
 import pytest
+from batch_api import BatchApiSettings, create_app
 from moto import mock_aws
+from starlette.testclient import TestClient
 
 from local.emulator.server import EmulatorServer
 
@@ -50,6 +51,12 @@ def s3(emulator: EmulatorServer, monkeypatch: pytest.MonkeyPatch) -> Iterator[An
         client = boto3.client("s3", region_name="us-west-2")
         client.create_bucket(Bucket=BUCKET, CreateBucketConfiguration={"LocationConstraint": "us-west-2"})
         yield client
+
+
+def status_api() -> TestClient:
+    """The batch API function's app, as one API key sees it (no run is started through it here)."""
+    app = create_app(settings=BatchApiSettings(BUCKET, "", "bearer", 1000), starter=lambda *_: None)
+    return TestClient(app, headers={"Authorization": "Bearer key-one"})
 
 
 def upload(s3: Any, key: str, count: int, text: str = "hello") -> dict[str, Any]:
@@ -149,11 +156,12 @@ def test_check_backs_off_and_publishes_progress(s3: Any) -> None:
         job = batch_check.handler({"run": run, "job": job})
         waits.append(job["wait_seconds"])
         statuses.append(job["status"])
-    # Then the wait doubles up to its cap, and the status record carries the job's counts
+    # Then the wait doubles up to its cap, and the status record carries the job's counts; the run is finalizing
+    # (it is complete only once its results are collected, so a poller never sees "completed" without them)
     assert waits == [60, 100]
     assert statuses == ["InProgress", "Completed"]
     status = read_json(s3, "status/poll.json")
-    assert status["state"] == "completed"
+    assert status["state"] == "finalizing"
     assert status["records"]["processed"] == 3
 
 
@@ -165,29 +173,30 @@ def test_collect_writes_results_and_the_status_api_serves_them(s3: Any) -> None:
         job = batch_check.handler({"run": run, "job": job})
     # When results are collected and the status API is asked
     outcome = batch_collect.handler({"run": run, "job": job})
-    one = batch_status_api.handler({"httpMethod": "GET", "pathParameters": {"id": "api"}})
-    listing = batch_status_api.handler({"httpMethod": "GET", "queryStringParameters": {"limit": "5"}})
-    missing = batch_status_api.handler({"httpMethod": "GET", "pathParameters": {"id": "nope"}})
-    # Then the run shows as completed with its result locations, in both routes; an unknown id is a 404
+    api = status_api()
+    one = api.get("/v1/batches/api")
+    listing = api.get("/v1/batches", params={"limit": 5})
+    missing = api.get("/v1/batches/nope")
+    # Then the run shows as a completed OpenAI batch in both routes; an unknown id is a 404
     assert outcome["state"] == "completed"
-    body = json.loads(one["body"])
-    assert one["statusCode"] == 200
-    assert body["state"] == "completed"
-    assert body["records"] == {"total": 3, "succeeded": 3, "failed": 0, "not_processed": 0, "processed": 3}
-    assert body["results"]["succeeded"] == f"s3://{BUCKET}/results/api/succeeded.jsonl"
-    assert [item["id"] for item in json.loads(listing["body"])["data"]] == ["api"]
-    assert missing["statusCode"] == 404
-    assert json.loads(missing["body"])["error"]["code"] == "batch_not_found"
+    body = one.json()
+    assert one.status_code == 200
+    assert (body["object"], body["status"]) == ("batch", "completed")
+    assert body["request_counts"] == {"total": 3, "completed": 3, "failed": 0}
+    assert body["input_file_id"] == f"s3://{BUCKET}/input/api.jsonl"
+    assert [item["id"] for item in listing.json()["data"]] == ["api"]
+    assert missing.status_code == 404
+    assert missing.json()["error"]["code"] == "batch_not_found"
 
 
 @pytest.mark.usefixtures("s3")
 def test_the_status_api_rejects_a_bad_limit_as_an_openai_error() -> None:
     # Given the status API (at most 100 runs per page)
     # When the list is asked for 1,000 runs
-    response = batch_status_api.handler({"httpMethod": "GET", "queryStringParameters": {"limit": "1000"}})
+    response = status_api().get("/v1/batches", params={"limit": 1000})
     # Then it is a 400 naming the parameter
-    assert response["statusCode"] == 400
-    assert json.loads(response["body"])["error"]["param"] == "limit"
+    assert response.status_code == 400
+    assert response.json()["error"]["param"] == "limit"
 
 
 def test_report_handles_a_timed_out_execution_event(s3: Any) -> None:
@@ -446,7 +455,7 @@ def test_the_status_api_pages_through_many_runs_with_after(s3: Any) -> None:
     pages = 0
     while True:
         query = {"limit": "10", **({"after": after} if after else {})}
-        page = json.loads(batch_status_api.handler({"httpMethod": "GET", "queryStringParameters": query})["body"])
+        page = status_api().get("/v1/batches", params=query).json()
         pages += 1
         seen += [item["id"] for item in page["data"]]
         if not page["has_more"]:
@@ -462,21 +471,23 @@ def test_the_status_api_pages_through_many_runs_with_after(s3: Any) -> None:
 def test_an_unknown_or_ill_formed_batch_id_is_an_openai_404(run_id: str) -> None:
     # Given no run by that id (some not even possible names)
     # When it is asked for
-    response = batch_status_api.handler({"httpMethod": "GET", "pathParameters": {"id": run_id}})
+    response = status_api().get(f"/v1/batches/{run_id}")
     # Then it is a 404 in OpenAI's error shape
-    assert response["statusCode"] == 404
-    error = json.loads(response["body"])["error"]
-    assert (error["type"], error["code"]) == ("invalid_request_error", "batch_not_found")
+    assert response.status_code == 404
+    error = response.json()["error"]
+    # (an id with a slash never reaches the batch route: it is an unknown URL)
+    expected = "not_found" if "/" in run_id else "batch_not_found"
+    assert (error["type"], error["code"]) == ("invalid_request_error", expected)
 
 
 @pytest.mark.usefixtures("s3")
 def test_listing_after_an_unknown_id_is_a_400_naming_after() -> None:
     # Given no run named "ghost"
     # When the list is asked for the runs after it
-    response = batch_status_api.handler({"httpMethod": "GET", "queryStringParameters": {"after": "ghost"}})
+    response = status_api().get("/v1/batches", params={"after": "ghost"})
     # Then it is a 400 naming the parameter
-    assert response["statusCode"] == 400
-    assert json.loads(response["body"])["error"]["param"] == "after"
+    assert response.status_code == 400
+    assert response.json()["error"]["param"] == "after"
 
 
 def test_submit_points_the_job_at_a_staged_copy_of_the_validated_version(s3: Any, emulator: EmulatorServer) -> None:

@@ -8,10 +8,11 @@ import json
 from collections.abc import Callable
 from typing import Any
 
-import batch_status_api
 import chat_api
 import converse_api
 import pytest
+from batch_api import BatchApiSettings
+from batch_api import create_app as create_batch_app
 from gateway.settings import OPT_IN_VARIABLES, Settings, SettingsError
 from gptoss.json_limits import MAX_JSON_DEPTH, nesting_exceeds
 from gptoss.models import GPT_OSS_20B
@@ -138,14 +139,15 @@ def test_a_body_at_the_nesting_limit_reaches_bedrock(
     assert response.status_code == 200, response.text
 
 
-def test_the_batch_status_api_answers_a_deep_body_with_a_4xx() -> None:
-    # Given a POST to the (read-only) batch status API carrying a 10 KB bracket body
-    event = {"httpMethod": "POST", "body": TEN_KB_OF_BRACKETS, "pathParameters": None}
-    # When it is handled
-    response = batch_status_api.handler(event)
-    # Then it is refused as a client error without reading the body
-    assert response["statusCode"] == 405
-    assert json.loads(response["body"])["error"]["type"] == "invalid_request_error"
+def test_the_batch_api_answers_a_deep_body_with_a_400_before_any_aws_call() -> None:
+    # Given the batch API with no store behind it (any S3 or Step Functions call would fail the test with a 5xx)
+    settings = BatchApiSettings("no-such-bucket", "", "bearer", 1000)
+    http = TestClient(create_batch_app(settings=settings, starter=None), headers={"Authorization": "Bearer k"})
+    # When POST /v1/batches carries a 10 KB bracket body
+    response = http.post("/v1/batches", content=TEN_KB_OF_BRACKETS, headers={"content-type": "application/json"})
+    # Then it is refused as a client error
+    assert response.status_code == 400
+    assert response.json()["error"]["type"] == "invalid_request_error"
 
 
 @pytest.mark.parametrize(

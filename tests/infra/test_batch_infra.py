@@ -8,10 +8,12 @@ from typing import Any
 import batch_common
 from moto.events.models import EventPattern
 
+from infra.batch import API_ROUTES
 from tests.infra.synthesis import Synth
 from tests.infra.template_helpers import as_list, functions_by_name, role_of, role_statements, routes
 
-BATCH_FUNCTIONS = ("batch-validate", "batch-submit", "batch-check", "batch-collect", "batch-report", "batch-status")
+STEP_FUNCTIONS = ("batch-validate", "batch-submit", "batch-check", "batch-collect", "batch-report", "batch-on-demand")
+BATCH_FUNCTIONS = (*STEP_FUNCTIONS, "batch-api")
 
 
 def definition(synth: Synth) -> dict[str, Any]:
@@ -183,7 +185,7 @@ def test_batch_functions_get_the_contract_environment_from_config(synth: Synth) 
     # Given the batch functions
     functions = functions_by_name(synth.resources)
     batch = synth.config.batch
-    for name in BATCH_FUNCTIONS:
+    for name in STEP_FUNCTIONS:
         variables = functions[name][1]["Environment"]["Variables"]
         # Then each carries the bucket, the role, the models and the quotas from cdk.json
         assert variables["GPTOSS_FUNCTION"] == name
@@ -191,21 +193,41 @@ def test_batch_functions_get_the_contract_environment_from_config(synth: Synth) 
         assert variables["BATCH_MAX_RECORDS"] == str(batch.max_records)
         assert variables["BATCH_MAX_FILE_BYTES"] == str(batch.max_file_bytes)
         assert variables["BATCH_POLL_SECONDS"] == str(batch.poll_interval_seconds)
+        assert variables["BATCH_ON_DEMAND_CONCURRENCY"] == str(batch.on_demand_concurrency)
         assert variables["DEFAULT_MODEL"] == synth.config.models.default
         assert set(variables["ENABLED_MODELS"].split(",")) == set(synth.config.models.enabled)
         assert {"BUCKET_NAME", "BATCH_ROLE_ARN", "BATCH_TIMEOUT_HOURS"} <= set(variables)
 
 
-def test_batch_status_routes_need_the_authorizer_and_an_api_key(synth: Synth) -> None:
+def test_files_and_batches_routes_need_the_authorizer_and_an_api_key_and_reach_only_the_batch_api(
+    synth: Synth,
+) -> None:
     # Given the API's routes
     found = routes(synth.resources)
-    status_id, _ = functions_by_name(synth.resources)["batch-status"]
-    for path in ("/v1/batches", "/v1/batches/{id}"):
-        method = found[(path, "GET")]
-        # Then each is a Lambda proxy to the status function behind the authorizer and an API key
+    api_id, props = functions_by_name(synth.resources)["batch-api"]
+    for route in API_ROUTES:
+        method = found[route]
+        # Then each is a streamed Lambda proxy to the batch API function behind the authorizer and an API key
         assert method["AuthorizationType"] == "CUSTOM"
         assert method["ApiKeyRequired"] is True
-        assert status_id in json.dumps(method["Integration"]["Uri"])
+        assert api_id in json.dumps(method["Integration"]["Uri"])
+    # And the function identifies owners by the usage-plan key id, never by a bearer value
+    assert props["Environment"]["Variables"]["OWNER_SOURCE"] == "api_key_id"
+
+
+def test_only_the_batch_api_may_start_runs_and_model_functions_hold_no_batch_rights(synth: Synth) -> None:
+    # Given every function's role
+    functions = functions_by_name(synth.resources)
+    starters, chat_rights = [], {}
+    for name, (_, props) in functions.items():
+        actions = {a for s in role_statements(synth.resources, role_of(props)) for a in as_list(s["Action"])}
+        if "states:StartExecution" in actions:
+            starters.append(name)
+        if name in ("chat", "converse"):
+            chat_rights[name] = {a for a in actions if a.startswith(("s3:", "states:"))}
+    # Then only the batch API starts executions, and the model functions cannot touch the bucket or Step Functions
+    assert starters == ["batch-api"]
+    assert chat_rights == {"chat": set(), "converse": set()}
 
 
 def test_only_the_poll_and_report_steps_may_stop_jobs_and_only_this_accounts_jobs(synth: Synth) -> None:
@@ -217,8 +239,9 @@ def test_only_the_poll_and_report_steps_may_stop_jobs_and_only_this_accounts_job
         for statement in role_statements(synth.resources, role_of(functions[name][1]))
         if "bedrock:StopModelInvocationJob" in as_list(statement["Action"])
     }
-    # Then the poll step (timeout safety net) and the error report (timed-out/aborted/failed run) may stop a job
-    assert set(stoppers) == {"batch-check", "batch-report"}
+    # Then the poll step (timeout safety net), the error report (timed-out/aborted/failed run) and the batch API
+    # (POST /v1/batches/{id}/cancel) may stop a job
+    assert set(stoppers) == {"batch-check", "batch-report", "batch-api"}
     # And only this account's model-invocation jobs
     for resource in stoppers.values():
         assert json.dumps(resource).endswith(':model-invocation-job/*"]]}')

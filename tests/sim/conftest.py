@@ -23,8 +23,10 @@ from unittest import mock
 
 import boto3
 import pytest
+from batch_api import BatchApiSettings, create_app
 from moto import mock_aws
 from moto.stepfunctions.parser.asl.component.state.exec.state_task import lambda_eval_utils
+from starlette.testclient import TestClient
 
 from local.emulator.server import EmulatorServer
 from tests.infra.synthesis import shipped_context, synthesize
@@ -35,7 +37,7 @@ BUCKET = "sim-gateway-bucket"
 MODEL = "openai.gpt-oss-120b-1:0"
 TEST_BATCH_CONFIG = {"min_records": 3, "max_records": 50, "max_file_bytes": 200_000}
 # The functions' own configuration knobs, shortened for tests: the definition's Wait reads $.job.wait_seconds.
-FAST_POLLING = {"BATCH_POLL_SECONDS": "0", "BATCH_MAX_POLL_SECONDS": "0"}
+FAST_POLLING = {"BATCH_POLL_SECONDS": "0", "BATCH_MAX_POLL_SECONDS": "0", "BATCH_ON_DEMAND_BACKOFF_MS": "0"}
 
 
 @pytest.fixture(scope="session")
@@ -210,6 +212,28 @@ class Sim:
                 raise AssertionError(f"status/{name}.json still {status.get('state')!r} after {timeout}s")
             time.sleep(0.02)
 
+    def api(self, key_id: str) -> TestClient:
+        """The deployed batch API function's app (template environment), called as API Gateway calls it for the
+        usage-plan key `key_id`: the Web Adapter hands the request context over in `x-amzn-request-context`."""
+        [environment] = [
+            props["Environment"]["Variables"]
+            for props in (r.get("Properties", {}) for r in self.template["Resources"].values())
+            if props.get("Environment", {}).get("Variables", {}).get("GPTOSS_FUNCTION") == "batch-api"
+        ]
+        environment = Resolver(self.template).resolve(environment)
+        settings = BatchApiSettings(
+            bucket=environment["BUCKET_NAME"],
+            state_machine_arn=self.machine_arn,
+            owner_source=environment["OWNER_SOURCE"],
+            max_upload_bytes=int(environment["MAX_UPLOAD_BYTES"]),
+        )
+        context = json.dumps({"identity": {"apiKeyId": key_id}})
+        return TestClient(create_app(settings=settings), headers={"x-amzn-request-context": context})
+
+    def execution_of(self, batch_id: str) -> str:
+        """The execution POST /v1/batches started for a batch (named after it)."""
+        return self.machine_arn.replace(":stateMachine:", ":execution:") + f":{batch_id}"
+
     def fault(self, operation: str, fault: str, count: int = 1) -> None:
         """Make the emulator's next `count` calls of a Bedrock operation fail with `fault`."""
         body = json.dumps({"fault": fault, "count": count, "operation": operation}).encode()
@@ -250,6 +274,7 @@ def sim(batch_template: dict[str, Any], emulator: EmulatorServer, monkeypatch: p
     lambdas = InProcessLambda(batch_handlers(batch_template, resolver), FAST_POLLING)
     monkeypatch.setattr(lambda_eval_utils, "_invoke_lambda_function", lambdas)
     monkeypatch.setenv("AWS_ENDPOINT_URL_BEDROCK", emulator.url)
+    monkeypatch.setenv("AWS_ENDPOINT_URL_BEDROCK_RUNTIME", emulator.url)
     with mock_aws(config={"stepfunctions": {"execute_state_machine": True}}):
         s3 = boto3.client("s3", region_name=REGION)
         s3.create_bucket(Bucket=BUCKET, CreateBucketConfiguration={"LocationConstraint": REGION})

@@ -8,6 +8,12 @@ results/<name>/summary.json, succeeded.jsonl, failed.jsonl
 errors/<name>.json                    invalid input, failed/stopped/expired job, or a pipeline error
 status/<name>.json                    the run's current state (read by GET /v1/batches)
 status/claims/<hash>.json             idempotency claim: one per bucket/key/etag, created with If-None-Match
+status/cancel/<name>.json             cancellation asked for through POST /v1/batches/{id}/cancel
+
+The OpenAI Files and Batches API keeps each owner's objects under that owner's prefix (an owner is an API key):
+api/<owner>/files/<file_id>.jsonl     a file's content (uploaded input, or a batch's output or error file)
+api/<owner>/files/<file_id>.json      its OpenAI file object
+api/<owner>/batches/<batch_id>.json   what POST /v1/batches asked for; the run itself is named <batch_id>
 """
 
 from __future__ import annotations
@@ -19,6 +25,8 @@ RESULTS_PREFIX = "results/"
 ERRORS_PREFIX = "errors/"
 STATUS_PREFIX = "status/"
 CLAIMS_PREFIX = "status/claims/"
+CANCEL_PREFIX = "status/cancel/"
+API_PREFIX = "api/"
 
 
 def input_key(model_id: str, name: str) -> str:
@@ -41,3 +49,29 @@ def status_key(name: str) -> str:
 
 def s3_uri(bucket: str, key: str) -> str:
     return f"s3://{bucket}/{key}"
+
+
+def cancel_key(name: str) -> str:
+    return f"{CANCEL_PREFIX}{name}.json"
+
+
+def owner_prefix(owner: str) -> str:
+    return f"{API_PREFIX}{owner}/"
+
+
+def file_keys(owner: str, file_id: str) -> tuple[str, str]:
+    """(content, file object) keys of an owner's file."""
+    base = f"{owner_prefix(owner)}files/{file_id}"
+    return f"{base}.jsonl", f"{base}.json"
+
+
+def files_prefix(owner: str) -> str:
+    return f"{owner_prefix(owner)}files/"
+
+
+def batch_request_key(owner: str, batch_id: str) -> str:
+    return f"{batches_prefix(owner)}{batch_id}.json"
+
+
+def batches_prefix(owner: str) -> str:
+    return f"{owner_prefix(owner)}batches/"
