@@ -1,6 +1,7 @@
 """The chat function: OpenAI Chat Completions over Bedrock InvokeModel, and the model list.
 
-Routes: POST /v1/chat/completions, GET /v1/models, GET /v1/models/{model}, GET /healthz.
+Routes: POST /v1/chat/completions, GET /v1/models, GET /v1/models/{model}, the Responses API (POST /v1/responses,
+GET/DELETE /v1/responses/{id}, GET /v1/responses/{id}/input_items), GET /healthz.
 """
 
 from __future__ import annotations
@@ -10,11 +11,12 @@ from collections.abc import AsyncIterator
 from typing import Any
 
 from botocore.client import BaseClient
+from gateway.backend import ChatStream
 from gateway.bedrock import EventStream, call
-from gateway.endpoint import sse_body
-from gateway.http import json_bytes, sse_response
+from gateway.http import json_bytes
 from gateway.observability import RequestRecord
-from gateway.routes import completion_response, create_api_app, model_routes, read_chat_call, recorded
+from gateway.responses_api import responses_routes
+from gateway.routes import ChatCall, answer_chat, create_api_app, model_routes, read_chat_call, recorded
 from gateway.runtime import Runtime
 from gateway.settings import Settings
 from gptoss.invoke import InvokeStreamTranslator, from_invoke_response, to_invoke_body
@@ -27,13 +29,16 @@ ROUTE = "/v1/chat/completions"
 
 
 class ChatApi:
-    """The chat completions route bound to one Runtime (settings + Bedrock client)."""
+    """The chat completions and Responses routes bound to one Runtime (settings + Bedrock client): the InvokeModel
+    backend."""
 
     def __init__(self, runtime: Runtime) -> None:
         self.runtime = runtime
 
     async def completions(self, request: Request, record: RequestRecord) -> Response:
-        chat = await read_chat_call(request, record, self.runtime)
+        return await answer_chat(record, await read_chat_call(request, record, self.runtime), self, self.runtime)
+
+    def _kwargs(self, chat: ChatCall) -> dict[str, Any]:
         kwargs: dict[str, Any] = {
             "modelId": chat.model_id,
             "body": json_bytes(to_invoke_body(chat.request, chat.model_id, stream=chat.stream)),
@@ -43,14 +48,17 @@ class ChatApi:
         guardrail = self.runtime.settings.guardrail
         if guardrail is not None:
             kwargs.update(guardrail.invoke_kwargs())
+        return kwargs
+
+    async def complete(self, chat: ChatCall) -> dict[str, Any]:
+        body = await call(_invoke, client=self.runtime.bedrock, kwargs=self._kwargs(chat))
+        return from_invoke_response(body, model=chat.model_id)
+
+    async def open_stream(self, chat: ChatCall) -> ChatStream:
         bedrock = self.runtime.bedrock
-        if chat.stream:
-            events = await EventStream.open(bedrock.invoke_model_with_response_stream, "body", **kwargs)
-            translator = InvokeStreamTranslator(model=chat.model_id, include_usage=chat.include_usage)
-            body = sse_body(record, _chunks(events, translator), close=events.close, usage=lambda: translator.usage)
-            return sse_response(body)
-        completion = from_invoke_response(await call(_invoke, client=bedrock, kwargs=kwargs), model=chat.model_id)
-        return completion_response(record, completion, self.runtime)
+        events = await EventStream.open(bedrock.invoke_model_with_response_stream, "body", **self._kwargs(chat))
+        translator = InvokeStreamTranslator(model=chat.model_id, include_usage=chat.include_usage)
+        return ChatStream(_payloads(events), translator, events.close)
 
 
 def _invoke(client: BaseClient, kwargs: dict[str, Any]) -> dict[str, Any]:
@@ -58,24 +66,28 @@ def _invoke(client: BaseClient, kwargs: dict[str, Any]) -> dict[str, Any]:
     return json.loads(client.invoke_model(**kwargs)["body"].read())
 
 
-async def _chunks(events: EventStream, translator: InvokeStreamTranslator) -> AsyncIterator[dict[str, Any]]:
+async def _payloads(events: EventStream) -> AsyncIterator[dict[str, Any]]:
+    """The decoded JSON payload of each stream chunk."""
     async for event in events:
         part = event.get("chunk")
         if part is not None:
-            for chunk in translator.feed(json.loads(part["bytes"])):
-                yield chunk
-    for chunk in translator.finish():
-        yield chunk
+            yield json.loads(part["bytes"])
 
 
 def create_app(
-    *, settings: Settings | None = None, bedrock: BaseClient | None = None, endpoint_url: str | None = None
+    *,
+    settings: Settings | None = None,
+    bedrock: BaseClient | None = None,
+    endpoint_url: str | None = None,
+    store_endpoint_url: str | None = None,
 ) -> Starlette:
     """The chat ASGI app; settings and the Bedrock client come from the environment unless given."""
-    runtime = Runtime("chat", settings=settings, bedrock=bedrock, endpoint_url=endpoint_url)
+    runtime = Runtime(
+        "chat", settings=settings, bedrock=bedrock, endpoint_url=endpoint_url, store_endpoint_url=store_endpoint_url
+    )
     api = ChatApi(runtime)
     completions = Route(ROUTE, recorded(runtime, ROUTE, api.completions), methods=["POST"])
-    return create_api_app(runtime, [completions, *model_routes("/v1", runtime)])
+    return create_api_app(runtime, [completions, *model_routes("/v1", runtime), *responses_routes("/v1", runtime, api)])
 
 
 app = create_app()
