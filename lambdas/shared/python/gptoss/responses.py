@@ -446,11 +446,14 @@ def _usage(chat_usage: Json | None) -> Json | None:
         return None
     prompt = int(chat_usage.get("prompt_tokens") or 0)
     completion = int(chat_usage.get("completion_tokens") or 0)
-    cached = (chat_usage.get("prompt_tokens_details") or {}).get("cached_tokens") or 0
+    prompt_details = chat_usage.get("prompt_tokens_details") or {}
     reasoning = (chat_usage.get("completion_tokens_details") or {}).get("reasoning_tokens") or 0
     return {
         "input_tokens": prompt,
-        "input_tokens_details": {"cached_tokens": int(cached)},
+        "input_tokens_details": {
+            "cached_tokens": int(prompt_details.get("cached_tokens") or 0),
+            "cache_write_tokens": int(prompt_details.get("cache_write_tokens") or 0),
+        },
         "output_tokens": completion,
         "output_tokens_details": {"reasoning_tokens": int(reasoning)},
         "total_tokens": int(chat_usage.get("total_tokens") or prompt + completion),
