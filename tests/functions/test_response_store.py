@@ -6,6 +6,7 @@ import asyncio
 import os
 from collections.abc import Iterator
 
+import boto3
 import pytest
 from gateway.aws import client as aws_client
 from gateway.response_store import ResponseStore
@@ -87,7 +88,7 @@ def test_a_response_past_its_ttl_is_gone_before_dynamodb_deletes_it(store: Respo
 
 def test_the_ttl_attribute_is_set_on_every_part(store: ResponseStore, clock: Clock) -> None:
     asyncio.run(store.put("key-a", response(), ITEMS))
-    items = aws_client("dynamodb", function="chat").scan(TableName=RESPONSES_TABLE)["Items"]
+    items = boto3.client("dynamodb").scan(TableName=RESPONSES_TABLE)["Items"]
     assert items and all(int(item["expires_at"]["N"]) == int(clock.now) + 30 * DAY for item in items)
 
 
@@ -97,5 +98,5 @@ def test_a_conversation_larger_than_a_dynamodb_item_is_stored_in_parts(store: Re
     asyncio.run(store.put("key-a", response(), big))
     # Then it reads back whole, from several parts
     assert asyncio.run(store.get("key-a", "resp_1")).input_items == big
-    parts = aws_client("dynamodb", function="chat").scan(TableName=RESPONSES_TABLE)["Items"]
+    parts = boto3.client("dynamodb").scan(TableName=RESPONSES_TABLE)["Items"]
     assert len(parts) >= 2

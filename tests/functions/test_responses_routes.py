@@ -136,8 +136,9 @@ def test_another_keys_response_is_a_404_everywhere(http: dict[str, TestClient], 
     assert client.get(f"{route}/{response_id}", headers=KEY_A).status_code == 200
 
 
-def test_delete_removes_the_response(http: dict[str, TestClient]) -> None:
-    client, route = http[ROUTES[0]], ROUTES[0]
+@pytest.mark.parametrize("route", ROUTES)
+def test_delete_removes_the_response(http: dict[str, TestClient], route: str) -> None:
+    client = http[route]
     created = create(client, route, input="Hello")
     deleted = client.delete(f"{route}/{created['id']}", headers=KEY_A)
     assert deleted.json() == {"id": created["id"], "object": "response", "deleted": True}
