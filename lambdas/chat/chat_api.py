@@ -7,7 +7,6 @@ GET/DELETE /v1/responses/{id}, GET /v1/responses/{id}/input_items), GET /healthz
 from __future__ import annotations
 
 import json
-from collections.abc import AsyncIterator
 from typing import Any
 
 from botocore.client import BaseClient
@@ -58,7 +57,7 @@ class ChatApi:
         bedrock = self.runtime.bedrock
         events = await EventStream.open(bedrock.invoke_model_with_response_stream, "body", **self._kwargs(chat))
         translator = InvokeStreamTranslator(model=chat.model_id, include_usage=chat.include_usage)
-        return ChatStream(_payloads(events), translator, events.close)
+        return ChatStream(events, translator, _payload)
 
 
 def _invoke(client: BaseClient, kwargs: dict[str, Any]) -> dict[str, Any]:
@@ -66,12 +65,10 @@ def _invoke(client: BaseClient, kwargs: dict[str, Any]) -> dict[str, Any]:
     return json.loads(client.invoke_model(**kwargs)["body"].read())
 
 
-async def _payloads(events: EventStream) -> AsyncIterator[dict[str, Any]]:
-    """The decoded JSON payload of each stream chunk."""
-    async for event in events:
-        part = event.get("chunk")
-        if part is not None:
-            yield json.loads(part["bytes"])
+def _payload(event: dict[str, Any]) -> dict[str, Any] | None:
+    """The decoded JSON of a PayloadPart event (other events carry nothing for the caller)."""
+    part = event.get("chunk")
+    return None if part is None else json.loads(part["bytes"])
 
 
 def create_app(

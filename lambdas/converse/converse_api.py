@@ -54,15 +54,22 @@ class ConverseApi:
     async def complete(self, chat: ChatCall) -> dict[str, Any]:
         kwargs = to_converse_request(chat.request, chat.model_id, self.runtime.settings.guardrail)
         response = await call(self.runtime.bedrock.converse, **kwargs)
-        return from_converse_response(response, model=chat.model_id, completion_id=completion_id(), created=_now())
+        return from_converse_response(
+            response, model=chat.model_id, completion_id=completion_id(), created=_now(), stop=chat.stop
+        )
 
     async def open_stream(self, chat: ChatCall) -> ChatStream:
         kwargs = to_converse_request(chat.request, chat.model_id, self.runtime.settings.guardrail)
         events = await EventStream.open(self.runtime.bedrock.converse_stream, "stream", **kwargs)
         translator = ConverseStreamTranslator(
-            model=chat.model_id, completion_id=completion_id(), created=_now(), include_usage=chat.include_usage
+            model=chat.model_id,
+            completion_id=completion_id(),
+            created=_now(),
+            include_usage=chat.include_usage,
+            stop=chat.stop,
+            guardrail=self.runtime.settings.guardrail is not None,
         )
-        return ChatStream(aiter(events), translator, events.close)
+        return ChatStream(events, translator, _event)
 
     async def native(self, request: Request, record: RequestRecord) -> Response:
         settings = self.runtime.settings
@@ -88,6 +95,11 @@ class ConverseApi:
 
 def _now() -> int:
     return int(time.time())
+
+
+def _event(event: dict[str, Any]) -> dict[str, Any]:
+    """ConverseStream events go to the translator as boto3 yields them."""
+    return event
 
 
 def create_app(

@@ -6,6 +6,21 @@ Run it: `with EmulatorServer(port=0, chunk_delay=0.0) as emu: emu.url` (tests, i
 openai.gpt-oss-120b-1:0 (ids or foundation-model ARNs); anything else → ValidationException
 "The provided model identifier is invalid.".
 
+It refuses what real Bedrock refuses for gpt-oss, with Bedrock's wording (tests/functions/test_bedrock_conformance.py
+replays each case of bedrock_conformance.json, a copy of shared/reference/bedrock-conformance.json):
+
+| behaviour | source |
+|---|---|
+| Converse: `inferenceConfig.stopSequences` (even `[]`) refused | crewAIInc/crewAI#3317, langchain4j#3650 |
+| InvokeModel: a top-level field outside gpt-oss's list → "unknown field" | BerriAI/litellm#13959, #14225 |
+| InvokeModel: `reasoning_effort` not a string → "invalid type: map" | amazon-bedrock-client-for-mac#114 |
+| Converse: replayed `reasoningText.signature` / `redactedContent` refused | aws-samples/bedrock-engineer#239 |
+| Converse: first turn not `user` / roles not alternating refused | langgenius/dify#12340, Portkey-AI/gateway#748 |
+| Converse: blank text block (message or system) refused | widely reported Converse rule (wording unverified) |
+| Converse: `toolUseId` over 64 characters or outside `[a-zA-Z0-9_.:-]` refused | botocore bedrock-runtime model |
+| Converse: `toolUse`/`toolResult` without `toolConfig` refused | Bedrock Converse API reference |
+| InvokeModel: `stop` ends the answer before the first stop string (Converse does not take one) | Bedrock gpt-oss docs |
+
 Directives, anywhere in the text of the last user message (model calls) or of an ApplyGuardrail content item:
 - `[fault:<ExceptionName>]` → that Bedrock exception with its HTTP status (e.g. ThrottlingException 429).
 - `[fault:context_length]` → ValidationException "Input is too long for requested model."

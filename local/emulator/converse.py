@@ -1,10 +1,17 @@
-"""Converse for gpt-oss: a Converse body in, a Converse response (or ConverseStream events) out."""
+"""Converse for gpt-oss: a Converse body in, a Converse response (or ConverseStream events) out.
+
+`parse_body` refuses what real Bedrock refuses for gpt-oss (facts sheet §8, bedrock-conformance.json), with
+Bedrock's wording: `inferenceConfig.stopSequences` (even `[]`), a conversation not starting with a user turn or not
+alternating, replayed reasoning signatures / redacted reasoning, blank text blocks, `toolUse`/`toolResult` without a
+`toolConfig`, and tool use ids outside the service model's 1-64 `[a-zA-Z0-9_.:-]` rule.
+"""
 
 import json
 import random
+import re
 
 from local.emulator.errors import validation
-from local.emulator.generator import Generation, Prompt, Tool, guardrail_trace, split_pieces
+from local.emulator.generator import Generation, Prompt, Tool, guardrail_trace, seed_material, split_pieces
 
 START_WITH_USER = (
     "A conversation must start with a user message. Try again with a conversation that starts with a user message."
@@ -16,9 +23,31 @@ ALTERNATE = (
 TOOL_CONFIG_REQUIRED = "The toolConfig field must be defined when using toolUse and toolResult content blocks."
 SIGNATURE_UNSUPPORTED = "This model doesn't support the reasoningContent.reasoningText.signature field."
 REDACTED_UNSUPPORTED = "This model doesn't support the reasoningContent.redactedContent field."
+STOP_SEQUENCES_UNSUPPORTED = "This model doesn't support the stopSequences field. Remove stopSequences and try again."
+BLANK_TEXT = "The text field in the ContentBlock object at {where} is blank. Add text to the text field, and try again."
+TOOL_USE_ID = re.compile(r"[a-zA-Z0-9_.:-]{1,64}")
 
 
-def _check_block(block: dict, has_tools: bool) -> None:
+def _tool_use_id_problem(block: dict, where: str) -> str | None:
+    for kind in ("toolUse", "toolResult"):
+        tool_use_id = (block.get(kind) or {}).get("toolUseId") if isinstance(block.get(kind), dict) else None
+        if isinstance(tool_use_id, str) and not TOOL_USE_ID.fullmatch(tool_use_id):
+            path = f"{where}.member.{kind}.toolUseId"
+            rule = (
+                "Member must have length less than or equal to 64"
+                if len(tool_use_id) > 64
+                else "Member must satisfy regular expression pattern: [a-zA-Z0-9_.:-]+"
+            )
+            return f"1 validation error detected: Value at '{path}' failed to satisfy constraint: {rule}"
+    return None
+
+
+def _check_block(block: dict, has_tools: bool, where: str) -> None:
+    if isinstance(block.get("text"), str) and not block["text"].strip():
+        raise validation(BLANK_TEXT.format(where=where))
+    problem = _tool_use_id_problem(block, where)
+    if problem is not None:
+        raise validation(problem)
     reasoning = block.get("reasoningContent")
     if isinstance(reasoning, dict):
         if "signature" in (reasoning.get("reasoningText") or {}):
@@ -33,7 +62,7 @@ def parse_body(raw: bytes) -> dict:
     """Decode and check a Converse body the way Bedrock does for the rules clients actually trip over."""
     try:
         body = json.loads(raw or b"null")
-    except ValueError:
+    except (ValueError, RecursionError):
         body = None
     if not isinstance(body, dict) or not isinstance(body.get("messages"), list) or not body["messages"]:
         raise validation("The messages field is required and must not be empty. [emulated]")
@@ -46,8 +75,13 @@ def parse_body(raw: bytes) -> dict:
         if role not in ("user", "assistant") or role == previous:
             raise validation(ALTERNATE)
         previous = role
-        for block in message.get("content") or []:
-            _check_block(block, has_tools)
+        for index, block in enumerate(message.get("content") or []):
+            _check_block(block, has_tools, f"messages.{position}.content.{index}")
+    for index, block in enumerate(body.get("system") or []):
+        if isinstance(block.get("text"), str) and not block["text"].strip():
+            raise validation(BLANK_TEXT.format(where=f"system.{index}"))
+    if "stopSequences" in (body.get("inferenceConfig") or {}):
+        raise validation(STOP_SEQUENCES_UNSUPPORTED)
     effort = (body.get("additionalModelRequestFields") or {}).get("reasoning_effort")
     if effort not in (None, "low", "medium", "high"):
         raise validation("reasoning_effort must be one of low, medium, high. [emulated]")
@@ -101,18 +135,16 @@ def to_prompt(body: dict, model_id: str) -> Prompt:
     inference = body.get("inferenceConfig") or {}
     system = [block.get("text", "") for block in body.get("system") or []]
     all_text = system + [text for message in messages for text in _texts(message)]
-    seed_keys = ("messages", "system", "toolConfig", "inferenceConfig", "additionalModelRequestFields")
-    seed_body = {k: body.get(k) for k in seed_keys}
+    effort = (body.get("additionalModelRequestFields") or {}).get("reasoning_effort")
     return Prompt(
         model_id=model_id,
-        seed_material=model_id + json.dumps(seed_body, sort_keys=True, default=str),
+        seed_material=seed_material(model_id, all_text, tools, effort),
         last_user_text=last_user_text(body),
         input_text="\n".join(all_text) + json.dumps(config, default=str) * bool(config),
         tools=tools,
         tool_choice=_tool_choice(config),
         tool_results=results,
         max_tokens=inference.get("maxTokens"),
-        stop=tuple(inference.get("stopSequences") or ()),
         reasoning_effort=(body.get("additionalModelRequestFields") or {}).get("reasoning_effort"),
     )
 

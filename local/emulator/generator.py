@@ -89,6 +89,11 @@ def count_tokens(text: str) -> int:
     return math.ceil(len(text) / CHARS_PER_TOKEN) if text else 0
 
 
+def seed_material(model_id: str, texts: list[str], tools: tuple[Tool, ...], reasoning_effort: object) -> str:
+    """What decides the answer: the same conversation gets the same answer on InvokeModel and Converse alike."""
+    return json.dumps([model_id, "".join(texts), [tool.name for tool in tools], reasoning_effort], default=str)
+
+
 def seed_of(material: str) -> int:
     return int.from_bytes(hashlib.sha256(material.encode("utf-8")).digest()[:8], "big")
 
@@ -163,8 +168,8 @@ def _answer(prompt: Prompt, rng: random.Random) -> str:
 
 
 def _apply_stop(text: str, stop: tuple[str, ...]) -> tuple[str, bool]:
-    start = len(MARKER)
-    cuts = [text.index(s, start) for s in stop if s and s in text[start:]]
+    """InvokeModel ends the answer (not the reasoning) before the first stop string."""
+    cuts = [text.index(s) for s in stop if s and s in text]
     if not cuts:
         return text, False
     return text[: min(cuts)], True

@@ -1,11 +1,15 @@
-"""InvokeModel for gpt-oss: an OpenAI chat body in, an OpenAI chat.completion (or chunks) out."""
+"""InvokeModel for gpt-oss: an OpenAI chat body in, an OpenAI chat.completion (or chunks) out.
+
+The body is deserialised as strictly as real Bedrock does (facts sheet §8): a top-level field outside
+`ACCEPTED_FIELDS` is a ValidationException naming it, and `reasoning_effort` must be a string.
+"""
 
 import json
 import random
 import time
 
 from local.emulator.errors import validation
-from local.emulator.generator import Generation, Prompt, Tool, guardrail_trace, split_pieces
+from local.emulator.generator import Generation, Prompt, Tool, guardrail_trace, seed_material, split_pieces
 
 _ROLES = frozenset({"system", "developer", "user", "assistant", "tool"})
 _FINISH = {
@@ -15,6 +19,19 @@ _FINISH = {
     "tool_use": "tool_calls",
     "guardrail_intervened": "stop",
 }
+# Real InvokeModel's accepted top-level fields for gpt-oss, in the order its error message lists them (facts §8).
+ACCEPTED_FIELDS: tuple[str, ...] = (
+    "messages", "model", "store", "reasoning_effort", "metadata", "frequency_penalty", "logit_bias", "logprobs",
+    "top_logprobs", "max_tokens", "max_completion_tokens", "n", "modalities", "prediction", "audio",
+    "presence_penalty", "response_format", "seed", "service_tier", "stop", "stream", "stream_options", "temperature",
+    "top_p", "tools", "tool_choice", "parallel_tool_calls", "user", "function_call", "functions",
+)  # fmt: skip
+# Consumed by Bedrock itself before the model sees the body (guardrail input tagging).
+BEDROCK_CONSUMED_FIELDS = frozenset({"amazon-bedrock-guardrailConfig"})
+DESERIALIZE_PREFIX = (
+    "The model returned the following errors: Failed to deserialize the JSON body into the target type: "
+)
+_SERDE_TYPES = ((bool, "boolean"), (int, "integer"), (float, "floating point"), (dict, "map"), (list, "sequence"))
 OPEN_TAG = "<reasoning>"
 CLOSE_TAG = "</reasoning>"
 
@@ -45,14 +62,39 @@ def _positive_int(body: dict, name: str) -> int | None:
     return value
 
 
+def _column_after(raw: bytes, field: str) -> int:
+    """1-based column just after `"field"` in a one-line body, as serde reports it."""
+    needle = json.dumps(field).encode()
+    index = raw.find(needle)
+    return index + len(needle) + 1 if index >= 0 else len(raw)
+
+
+def _check_fields(body: dict, raw: bytes) -> None:
+    for field in body:
+        if field not in ACCEPTED_FIELDS and field not in BEDROCK_CONSUMED_FIELDS:
+            expected = ", ".join(f"`{name}`" for name in ACCEPTED_FIELDS)
+            raise validation(
+                f"{DESERIALIZE_PREFIX}{field}: unknown field `{field}`, expected one of {expected} "
+                f"at line 1 column {_column_after(raw, field)}"
+            )
+    effort = body.get("reasoning_effort")
+    if effort is not None and not isinstance(effort, str):
+        kind = next(name for python_type, name in _SERDE_TYPES if isinstance(effort, python_type))
+        raise validation(
+            f"{DESERIALIZE_PREFIX}reasoning_effort: invalid type: {kind}, expected a string "
+            f"at line 1 column {_column_after(raw, 'reasoning_effort')}"
+        )
+
+
 def parse_body(raw: bytes, model_id: str, *, stream: bool) -> dict:
     """Decode and check an InvokeModel body as Bedrock does for gpt-oss."""
     try:
         body = json.loads(raw or b"null")
-    except ValueError:
+    except (ValueError, RecursionError):
         body = None
     if not isinstance(body, dict):
         raise validation("Malformed input request: the body must be a JSON object. [emulated]")
+    _check_fields(body, raw)
     _check_messages(body.get("messages"))
     if "stream" in body and body["stream"] is not stream:
         operation = "InvokeModelWithResponseStream" if stream else "InvokeModel"
@@ -93,10 +135,10 @@ def to_prompt(body: dict, model_id: str) -> Prompt:
         trailing_tools.insert(0, _text_of(message.get("content")))
     stop = body.get("stop")
     stops = (stop,) if isinstance(stop, str) else tuple(s for s in stop or () if isinstance(s, str))
-    seed_body = {k: v for k, v in body.items() if k not in ("stream", "stream_options")}
+    texts = [_text_of(message.get("content")) for message in messages]
     return Prompt(
         model_id=model_id,
-        seed_material=model_id + json.dumps(seed_body, sort_keys=True),
+        seed_material=seed_material(model_id, texts, tools, body.get("reasoning_effort")),
         last_user_text=last_user_text(body),
         input_text="\n".join(_text_of(m.get("content")) for m in messages) + json.dumps(body.get("tools") or ""),
         tools=tools,

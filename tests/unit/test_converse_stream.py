@@ -16,7 +16,7 @@ def run(events, include_usage=False):
         model="gpt-oss-20b", completion_id="chatcmpl-s", created=1700000000, include_usage=include_usage
     )
     chunks = [chunk for event in events for chunk in translator.feed(event)]
-    return translator, chunks
+    return translator, chunks + translator.finish()
 
 
 def deltas(chunks):

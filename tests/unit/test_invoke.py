@@ -268,6 +268,24 @@ def test_a_streamed_guardrail_intervention_finishes_with_content_filter():
     }
 
 
+def test_a_guardrail_verdict_on_the_trailing_usage_chunk_still_turns_the_finish_into_content_filter():
+    # Given a stream with include_usage where Bedrock reports the intervention only on the usage chunk after the
+    # finish chunk
+    usage = {"prompt_tokens": 1, "completion_tokens": 2, "total_tokens": 3}
+    chunks = [
+        bedrock_chunk({"content": "Sorry."}, "stop"),
+        bedrock_chunk(usage=usage, **{"amazon-bedrock-guardrailAction": "INTERVENED"}),
+    ]
+    # When translated
+    translator, out = run_stream(chunks, include_usage=True)
+    # Then the client's only finish chunk says content_filter, and the last chunk has the usage and the verdict
+    finishes = [c["finish_reason"] for chunk in out for c in chunk["choices"] if c["finish_reason"]]
+    assert finishes == ["content_filter"]
+    assert translator.finish_reason == "content_filter"
+    assert out[-1]["usage"] == usage
+    assert out[-1]["guardrail"]["action"] == "INTERVENED"
+
+
 def test_a_stream_cut_off_inside_a_held_back_tag_is_flushed_by_finish():
     # Given a stream cut off while a possible closing tag is held back
     translator = InvokeStreamTranslator(model="m", include_usage=False)

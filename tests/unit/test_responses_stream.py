@@ -18,17 +18,20 @@ USAGE = {"metadata": {"usage": {"inputTokens": 5, "outputTokens": 7, "totalToken
 
 def translator() -> ResponsesStreamTranslator:
     request = parse_responses_request({"model": "gpt-oss-20b", "input": "hi", "stream": True})
-    skeleton = response_skeleton(request, response_id="resp_s", model="gpt-oss-20b", created_at=1)
-    inner = ConverseStreamTranslator(model="gpt-oss-20b", completion_id="c", created=1, include_usage=False)
-    return ResponsesStreamTranslator(inner, skeleton)
+    return ResponsesStreamTranslator(
+        response_skeleton(request, response_id="resp_s", model="gpt-oss-20b", created_at=1)
+    )
 
 
 def run(events: list[dict[str, Any]]) -> tuple[ResponsesStreamTranslator, list[dict[str, Any]]]:
+    """ConverseStream events through the chat stream translator, its chunks through the Responses translator."""
+    inner = ConverseStreamTranslator(model="gpt-oss-20b", completion_id="c", created=1, include_usage=False)
     stream = translator()
     out = stream.start()
-    for event in events:
-        out += stream.feed(event)
-    out += stream.finish()
+    chunks = [chunk for event in events for chunk in inner.feed(event)] + inner.finish()
+    for chunk in chunks:
+        out += stream.feed(chunk)
+    out += stream.finish(inner.usage)
     for event in out:
         EVENT.validate_python(event)  # every event is one the official SDK knows, with its required fields
     return stream, out
@@ -128,7 +131,7 @@ def test_an_error_mid_stream_is_an_error_event_then_response_failed() -> None:
     # Given a stream that started, then failed
     stream = translator()
     stream.start()
-    stream.feed(delta(0, text="Hal"))
+    stream.feed({"choices": [{"index": 0, "delta": {"content": "Hal"}, "finish_reason": None}]})
     # When the failure is reported
     events = stream.fail(GatewayError(429, "Too many requests", type="rate_limit_error"))
     # Then the client gets OpenAI's error event and a failed response carrying what was produced

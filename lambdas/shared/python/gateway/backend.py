@@ -10,7 +10,8 @@ from collections.abc import AsyncIterator, Callable
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, Protocol
 
-from gptoss.responses_stream import ChatStreamTranslator
+from gateway.bedrock import EventStream
+from gateway.endpoint import StreamTranslator, translated
 
 if TYPE_CHECKING:
     from gateway.routes import ChatCall
@@ -20,11 +21,18 @@ Json = dict[str, Any]
 
 @dataclass(frozen=True)
 class ChatStream:
-    """An open Bedrock stream: its events (as `translator.feed` takes them), the translator, and how to close it."""
+    """An open Bedrock stream, the translator of its events and how each event is decoded for it."""
 
-    events: AsyncIterator[Json]
-    translator: ChatStreamTranslator
-    close: Callable[[], None]
+    events: EventStream
+    translator: StreamTranslator
+    decode: Callable[[Json], Json | None]
+
+    def chunks(self) -> AsyncIterator[Json]:
+        """The caller's `chat.completion.chunk`s (see `gateway.endpoint.translated`)."""
+        return translated(self.events, self.translator, self.decode)
+
+    def close(self) -> None:
+        self.events.close()
 
 
 class Backend(Protocol):
@@ -35,15 +43,3 @@ class Backend(Protocol):
     async def open_stream(self, chat: ChatCall) -> ChatStream:
         """The stream for a validated chat request, opened (errors before the first event raise here)."""
         ...
-
-
-async def chat_chunks(stream: ChatStream) -> AsyncIterator[Json]:
-    """The stream's `chat.completion.chunk`s, including what the translator emits once the stream has ended."""
-    translator = stream.translator
-    async for event in stream.events:
-        for chunk in translator.feed(event):
-            yield chunk
-    finish = getattr(translator, "finish", None)  # only translators that hold text back have one
-    if finish is not None:
-        for chunk in finish():
-            yield chunk

@@ -4,17 +4,51 @@ from __future__ import annotations
 
 import json
 from collections.abc import AsyncIterator, Awaitable, Callable
-from typing import Any
+from typing import Any, Protocol
 
 from gptoss.errors import GatewayError
 from gptoss.sse import DONE, sse_data, sse_error
 from starlette.responses import Response, StreamingResponse
 from starlette.types import Receive, Scope, Send
 
+from gateway.bedrock import EventStream
 from gateway.http import error_response, internal_error
 from gateway.observability import RequestRecord, logger
 
 CLIENT_CLOSED = 499  # logged status of a stream whose client went away (nginx's convention)
+
+
+class StreamTranslator(Protocol):
+    """What both stream translators (`gptoss.invoke`, `gptoss.converse`) offer: one contract, learned once."""
+
+    usage: dict[str, Any] | None
+    finish_reason: str | None
+
+    @property
+    def done(self) -> bool: ...
+
+    def feed(self, event: dict[str, Any]) -> list[dict[str, Any]]: ...
+
+    def finish(self) -> list[dict[str, Any]]: ...
+
+
+async def translated(
+    events: EventStream,
+    translator: StreamTranslator,
+    decode: Callable[[dict[str, Any]], dict[str, Any] | None],
+) -> AsyncIterator[dict[str, Any]]:
+    """The caller's chunks for a Bedrock stream: each event (`decode`d; None skips it) through the translator, then
+    its trailing chunks. Once the translator is `done` (a stop string reached) the upstream stream is closed."""
+    async for event in events:
+        payload = decode(event)
+        if payload is not None:
+            for chunk in translator.feed(payload):
+                yield chunk
+        if translator.done:
+            events.close()
+            break
+    for chunk in translator.finish():
+        yield chunk
 
 
 async def sse_body(

@@ -106,15 +106,16 @@ class ResponsesApi:
         owner: str,
         conversation: list[Json],
     ) -> Response:
-        translator = ResponsesStreamTranslator(stream.translator, skeleton)
+        translator = ResponsesStreamTranslator(skeleton)
+        usage = stream.translator
 
         async def events() -> AsyncIterator[Json]:
             for event in translator.start():
                 yield event
-            async for bedrock_event in stream.events:
-                for event in translator.feed(bedrock_event):
+            async for chunk in stream.chunks():
+                for event in translator.feed(chunk):
                     yield event
-            closing = translator.finish()
+            closing = translator.finish(usage.usage)
             response = translator.response
             assert response is not None
             if self.runtime.settings.guardrail is not None:
@@ -133,7 +134,7 @@ class ResponsesApi:
             record,
             events(),
             close=stream.close,
-            usage=lambda: translator.usage,
+            usage=lambda: usage.usage,
             encode=sse_event,
             error_events=failure,
             done=b"",

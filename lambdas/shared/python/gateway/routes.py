@@ -10,12 +10,13 @@ from typing import Any
 from gptoss.chat_request import parse_chat_request
 from gptoss.guardrail import NONE, guardrail_field
 from gptoss.models import list_models, resolve_model, retrieve_model
+from gptoss.stop import stop_strings
 from starlette.applications import Starlette
 from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import Route
 
-from gateway.backend import Backend, chat_chunks
+from gateway.backend import Backend
 from gateway.endpoint import respond, sse_body
 from gateway.http import EXCEPTION_HANDLERS, json_bytes, json_response, read_json, sse_response
 from gateway.observability import RequestRecord, request_id
@@ -50,6 +51,10 @@ class ChatCall:
         return bool(self.request.get("stream"))
 
     @property
+    def stop(self) -> tuple[str, ...]:
+        return stop_strings(self.request.get("stop"))
+
+    @property
     def include_usage(self) -> bool:
         return bool((self.request.get("stream_options") or {}).get("include_usage"))
 
@@ -73,7 +78,7 @@ async def answer_chat(record: RequestRecord, chat: ChatCall, backend: Backend, r
     if chat.stream:
         stream = await backend.open_stream(chat)
         translator = stream.translator
-        return sse_response(sse_body(record, chat_chunks(stream), close=stream.close, usage=lambda: translator.usage))
+        return sse_response(sse_body(record, stream.chunks(), close=stream.close, usage=lambda: translator.usage))
     return completion_response(record, await backend.complete(chat), runtime)
 
 

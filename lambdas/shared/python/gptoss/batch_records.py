@@ -26,6 +26,7 @@ from gptoss.chat_request import parse_chat_request
 from gptoss.errors import GatewayError
 from gptoss.invoke import from_invoke_response
 from gptoss.models import resolve_model
+from gptoss.request_contract import FIELDS
 
 RECORD_ID_PATTERN = re.compile(r"[A-Za-z0-9][A-Za-z0-9_-]{0,63}")
 # A run is named after its file (`input/[<model>/]<name>.jsonl`); the name appears in S3 keys and the status API.
@@ -249,7 +250,10 @@ def _positive_int(value: object) -> bool:
 
 _SIMPLE_ROLES = ("system", "developer", "user", "assistant")
 _NUMBERS = (int, float)
-_EFFORTS = (None, "low", "medium", "high")
+# The fast path's bounds are the request contract's, read once.
+_EFFORTS = (None, *FIELDS["reasoning_effort"].schema["enum"])
+_TEMPERATURE = (FIELDS["temperature"].schema["minimum"], FIELDS["temperature"].schema["maximum"])
+_TOP_P = (FIELDS["top_p"].schema["minimum"], FIELDS["top_p"].schema["maximum"])
 _PLAIN_KEYS = frozenset(
     {"messages", "model", "max_completion_tokens", "max_tokens", "temperature", "top_p", "reasoning_effort", "stream"}
 )
@@ -279,8 +283,8 @@ def plainly_valid(record: object, model: str) -> str | None:
         and (stream is None or stream is False)
         and _positive_int(get("max_completion_tokens"))
         and _positive_int(get("max_tokens"))
-        and _between(get("temperature"), 0, 2)
-        and _between(get("top_p"), 0, 1)
+        and _between(get("temperature"), *_TEMPERATURE)
+        and _between(get("top_p"), *_TOP_P)
         and get("reasoning_effort") in _EFFORTS
     ):
         return record_id

@@ -1,30 +1,29 @@
 """Validation of an OpenAI Create-chat-completion body, before it is sent to either backend.
 
+The top-level fields, their types and allowed values are the request contract (`gptoss.request_contract`): an
+unknown field, or one gpt-oss cannot honour, is refused here. This module adds the checks a field's schema cannot
+express: the structure of `messages`, `tools` and `tool_choice`, and rules between fields.
+
 Every rejection is a 400 `invalid_request_error` whose `param` names the offending field with a JSON-path-like
-string (`messages[2].role`, `tools[0].function.parameters`, `temperature`). The checks cover what gpt-oss on
-Bedrock can actually serve: text-only content, one choice (`n` = 1), no `logit_bias`.
+string (`messages[2].role`, `tools[0].function.parameters`, `temperature`).
 
 Normalisation (the returned copy): top-level fields whose value is `null` are removed, since OpenAI treats them as
-"not given"; an empty `logit_bias` object is removed for the same reason. Everything else is kept as sent,
-including fields this module does not know, so that each backend can forward them (see `converse.py`).
+"not given". Everything else is kept as sent; each backend decides per the contract what it sends.
 """
 
 from __future__ import annotations
 
 import copy
-import math
 import re
-from collections.abc import Callable
 from typing import Any
 
 from gptoss.errors import GatewayError, invalid_request
+from gptoss.request_contract import REQUIRED, check_top_level
 
 ROLES: tuple[str, ...] = ("system", "developer", "user", "assistant", "tool")
-REASONING_EFFORTS: tuple[str, ...] = ("low", "medium", "high")
 RESPONSE_FORMATS: tuple[str, ...] = ("text", "json_object", "json_schema")
 TOOL_CHOICES: tuple[str, ...] = ("none", "auto", "required")
 NON_TEXT_PARTS: tuple[str, ...] = ("image_url", "input_audio", "file", "image", "audio", "input_image")
-MAX_STOP_SEQUENCES = 4
 NAME_PATTERN = re.compile(r"^[a-zA-Z0-9_-]{1,64}$")
 
 Json = dict[str, Any]
@@ -35,13 +34,18 @@ def parse_chat_request(body: object) -> Json:
     if not isinstance(body, dict):
         raise invalid_request("The request body must be a JSON object.")
     request: Json = {key: copy.deepcopy(value) for key, value in body.items() if value is not None}
+    for name in REQUIRED:
+        if name not in request:
+            raise _fail(f"Missing required parameter: '{name}'.", name)
+    check_top_level(request)
     _check_model(request)
     _check_messages(request)
-    _check_sampling(request)
     _check_streaming(request)
     tool_names = _check_tools(request)
     _check_tool_choice(request, tool_names)
-    _check_other_fields(request)
+    _check_response_format(request)
+    if "top_logprobs" in request and request.get("logprobs") is not True:
+        raise _fail("'top_logprobs' requires 'logprobs' to be true.", "top_logprobs")
     return request
 
 
@@ -49,25 +53,13 @@ def _fail(message: str, param: str) -> GatewayError:
     return invalid_request(message, param=param)
 
 
-def _is_number(value: object) -> bool:
-    return isinstance(value, int | float) and not isinstance(value, bool) and math.isfinite(value)
-
-
-def _is_int(value: object) -> bool:
-    return isinstance(value, int) and not isinstance(value, bool)
-
-
 def _check_model(request: Json) -> None:
-    if "model" not in request:
-        raise _fail("You must provide a model parameter.", "model")
-    if not isinstance(request["model"], str) or not request["model"].strip():
+    if not request["model"].strip():
         raise _fail("'model' must be a non-empty string.", "model")
 
 
 def _check_messages(request: Json) -> None:
-    messages = request.get("messages")
-    if messages is None:
-        raise _fail("Missing required parameter: 'messages'.", "messages")
+    messages = request["messages"]
     if not isinstance(messages, list):
         raise _fail("'messages' must be an array of message objects.", "messages")
     if not messages:
@@ -155,59 +147,9 @@ def _check_tool_call(call: object, where: str) -> None:
         raise _fail("A tool call's 'arguments' must be a JSON-encoded string.", f"{where}.function.arguments")
 
 
-def _check_range(request: Json, field: str, low: float, high: float) -> None:
-    if field in request:
-        value = request[field]
-        if not _is_number(value) or not low <= value <= high:
-            raise _fail(f"'{field}' must be a number between {low:g} and {high:g}.", field)
-
-
-def _check_sampling(request: Json) -> None:
-    _check_range(request, "temperature", 0, 2)
-    _check_range(request, "top_p", 0, 1)
-    _check_range(request, "frequency_penalty", -2, 2)
-    _check_range(request, "presence_penalty", -2, 2)
-    for field in ("max_tokens", "max_completion_tokens"):
-        if field in request and (not _is_int(request[field]) or request[field] < 1):
-            raise _fail(f"'{field}' must be a positive integer.", field)
-    if "n" in request:
-        if not _is_int(request["n"]) or request["n"] < 1:
-            raise _fail("'n' must be a positive integer.", "n")
-        if request["n"] > 1:
-            raise _fail("Only n=1 is supported: Bedrock returns one choice per request.", "n")
-    if "stop" in request:
-        _check_stop(request["stop"])
-    if "seed" in request and not _is_int(request["seed"]):
-        raise _fail("'seed' must be an integer.", "seed")
-    if "logit_bias" in request:
-        if request["logit_bias"] == {}:
-            del request["logit_bias"]
-        else:
-            raise _fail("'logit_bias' is not supported by gpt-oss on Bedrock.", "logit_bias")
-
-
-def _check_stop(stop: object) -> None:
-    sequences = [stop] if isinstance(stop, str) else stop
-    if not isinstance(sequences, list) or not all(isinstance(item, str) for item in sequences):
-        raise _fail("'stop' must be a string or an array of strings.", "stop")
-    if len(sequences) > MAX_STOP_SEQUENCES:
-        raise _fail(f"'stop' accepts at most {MAX_STOP_SEQUENCES} sequences.", "stop")
-    if any(not item for item in sequences):
-        raise _fail("Stop sequences must be non-empty strings.", "stop")
-
-
 def _check_streaming(request: Json) -> None:
-    if "stream" in request and not isinstance(request["stream"], bool):
-        raise _fail("'stream' must be a boolean.", "stream")
-    if "stream_options" not in request:
-        return
-    options = request["stream_options"]
-    if not request.get("stream"):
+    if "stream_options" in request and not request.get("stream"):
         raise _fail("'stream_options' is only allowed when 'stream' is true.", "stream_options")
-    if not isinstance(options, dict):
-        raise _fail("'stream_options' must be an object.", "stream_options")
-    if "include_usage" in options and not isinstance(options["include_usage"], bool):
-        raise _fail("'include_usage' must be a boolean.", "stream_options.include_usage")
 
 
 def _check_tools(request: Json) -> list[str]:
@@ -268,15 +210,7 @@ def _check_tool_choice(request: Json, tool_names: list[str]) -> None:
         raise _fail(f"tool_choice names a function not in 'tools': {name!r}.", "tool_choice.function.name")
 
 
-def _check_type(request: Json, field: str, check: Callable[[object], bool], expected: str) -> None:
-    if field in request and not check(request[field]):
-        raise _fail(f"'{field}' must be {expected}.", field)
-
-
-def _check_other_fields(request: Json) -> None:
-    effort = request.get("reasoning_effort")
-    if effort is not None and effort not in REASONING_EFFORTS:
-        raise _fail("'reasoning_effort' must be one of 'low', 'medium', 'high'.", "reasoning_effort")
+def _check_response_format(request: Json) -> None:
     response_format = request.get("response_format")
     if response_format is not None and (
         not isinstance(response_format, dict) or response_format.get("type") not in RESPONSE_FORMATS
@@ -284,17 +218,3 @@ def _check_other_fields(request: Json) -> None:
         raise _fail(
             "'response_format' must be an object with type text, json_object or json_schema.", "response_format"
         )
-    _check_type(request, "parallel_tool_calls", lambda v: isinstance(v, bool), "a boolean")
-    _check_type(request, "logprobs", lambda v: isinstance(v, bool), "a boolean")
-    _check_type(request, "top_logprobs", lambda v: _is_int(v) and 0 <= v <= 20, "an integer between 0 and 20")
-    _check_type(request, "user", lambda v: isinstance(v, str), "a string")
-    _check_type(request, "store", lambda v: isinstance(v, bool), "a boolean")
-    _check_type(request, "metadata", lambda v: isinstance(v, dict), "an object")
-    for legacy in ("functions", "function_call"):
-        if legacy in request:
-            raise _fail(f"'{legacy}' is deprecated and not supported; use 'tools' and 'tool_choice'.", legacy)
-    if "audio" in request:
-        raise _fail("Audio output is not supported: gpt-oss is text-only.", "audio")
-    modalities = request.get("modalities")
-    if modalities is not None and (not isinstance(modalities, list) or set(modalities) - {"text"}):
-        raise _fail("Only the 'text' modality is supported.", "modalities")

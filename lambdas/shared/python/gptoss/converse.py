@@ -16,16 +16,19 @@ Request mapping (OpenAI → Converse), following the Bedrock gpt-oss page and DE
 - Message `name` fields have no Converse equivalent and are not sent.
 - Assistant `reasoning_content` from earlier turns is dropped, never replayed as `reasoningContent`: Bedrock rejects
   replayed reasoning signatures / redacted content, and gpt-oss does not use past reasoning anyway.
-- `max_completion_tokens` (else `max_tokens`) → `inferenceConfig.maxTokens`; `stop` → `stopSequences` (a string
-  becomes a one-item list); `temperature`; `top_p` → `topP`. Converse caps temperature at 1, so a temperature
-  above 1 (valid for OpenAI) is a 400 on this route rather than a silent clamp.
+- Each top-level field is treated as the request contract (`gptoss.request_contract`) says:
+  `max_completion_tokens` (else `max_tokens`) → `inferenceConfig.maxTokens`; `temperature`; `top_p` → `topP`.
+  Converse caps temperature at 1, so a temperature above 1 (valid for OpenAI) is a 400 on this route rather than a
+  silent clamp. `metadata` and `user` → `requestMetadata` (Bedrock's invocation logs show it; Converse allows only
+  `REQUEST_METADATA_PATTERN` there, so other text is a 400). Fields marked `ADDITIONAL` (e.g. `reasoning_effort`,
+  `response_format`, `seed`, `parallel_tool_calls`) go unchanged in `additionalModelRequestFields`; `logprobs` is a
+  400 (Converse returns none).
+- `stop` is never sent: Converse refuses `stopSequences` for gpt-oss, even `[]` (facts sheet §8). The answer is cut
+  before the first stop string instead (`gptoss.stop`), in whole responses and streams alike.
 - `tools` → `toolConfig.tools[].toolSpec`; `tool_choice` auto → `{auto:{}}`, required → `{any:{}}`, a named
   function → `{tool:{name}}`. Converse has no "none": `tool_choice: "none"` (or no tools) sends no `toolConfig`.
   Converse also refuses `toolUse`/`toolResult` blocks without a `toolConfig`, so in that case earlier tool calls and
   results are replayed as plain text (`FLATTENED_*` formats below) instead of being dropped.
-- Fields in `GATEWAY_ONLY_FIELDS` are consumed by the gateway and not forwarded; every other field that is not
-  mapped above (e.g. `reasoning_effort`, `response_format`, `seed`, `parallel_tool_calls`) is passed through
-  unchanged in `additionalModelRequestFields`.
 
 Response mapping: text → `content`; `reasoningContent` → `reasoning_content` (plus any `<reasoning>` block that
 leaked into the text, a known Bedrock bug); `toolUse` → `tool_calls`; `stopReason` → `finish_reason`
@@ -37,6 +40,7 @@ from __future__ import annotations
 import hashlib
 import json
 import re
+from collections.abc import Sequence
 from typing import Any
 
 from gptoss import completion as build
@@ -44,15 +48,16 @@ from gptoss.chat_request import ROLES
 from gptoss.errors import from_bedrock_error, invalid_request
 from gptoss.guardrail import INTERVENED, NONE, GuardrailConfig, guardrail_field
 from gptoss.reasoning import ReasoningSplitter, split_reasoning
+from gptoss.request_contract import Converse, fields_for
+from gptoss.stop import StopCutter, cut_at_stop
 
 Json = dict[str, Any]
 
-GATEWAY_ONLY_FIELDS: frozenset[str] = frozenset(
-    {"model", "messages", "stream", "stream_options", "n", "user", "store", "metadata", "service_tier"}
-)
-INFERENCE_FIELDS: frozenset[str] = frozenset({"max_completion_tokens", "max_tokens", "stop", "temperature", "top_p"})
-TOOL_FIELDS: frozenset[str] = frozenset({"tools", "tool_choice"})
-MAPPED_FIELDS: frozenset[str] = INFERENCE_FIELDS | TOOL_FIELDS
+ADDITIONAL_FIELDS: frozenset[str] = fields_for(Converse.ADDITIONAL)
+REFUSED_FIELDS: frozenset[str] = fields_for(Converse.REFUSED)
+# Converse's RequestMetadata key/value alphabet (botocore bedrock-runtime service model).
+REQUEST_METADATA_PATTERN = re.compile(r"[a-zA-Z0-9\s:_@$#=/+,\-.]{0,256}")
+REQUEST_METADATA_MAX_PAIRS = 16
 
 PLACEHOLDER_USER_TEXT = "Continue."
 EMPTY_TOOL_RESULT_TEXT = "(no output)"
@@ -200,10 +205,27 @@ def _inference_config(request: Json) -> Json:
         config["temperature"] = request["temperature"]
     if "top_p" in request:
         config["topP"] = request["top_p"]
-    if "stop" in request:
-        stop = request["stop"]
-        config["stopSequences"] = [stop] if isinstance(stop, str) else list(stop)
     return config
+
+
+def _request_metadata(request: Json) -> Json | None:
+    metadata: Json = dict(request.get("metadata") or {})
+    if "user" in request:
+        if "user" in metadata and metadata["user"] != request["user"]:
+            raise invalid_request("'metadata.user' and 'user' differ; Converse keeps one user.", param="metadata.user")
+        metadata["user"] = request["user"]
+    if len(metadata) > REQUEST_METADATA_MAX_PAIRS:
+        raise invalid_request(
+            f"Converse keeps at most {REQUEST_METADATA_MAX_PAIRS} metadata pairs, 'user' included.", param="metadata"
+        )
+    for key, value in metadata.items():
+        if not (REQUEST_METADATA_PATTERN.fullmatch(key) and REQUEST_METADATA_PATTERN.fullmatch(value)):
+            param = "user" if key == "user" and "user" in request else f"metadata.{key}"
+            raise invalid_request(
+                "Converse's requestMetadata allows only letters, digits, spaces and :_@$#=/+,-. characters.",
+                param=param,
+            )
+    return metadata or None
 
 
 def _tool_config(request: Json) -> Json | None:
@@ -234,11 +256,22 @@ def _tool_config(request: Json) -> Json | None:
 
 def additional_fields(request: Json) -> Json:
     """The request fields forwarded verbatim in `additionalModelRequestFields`."""
-    return {key: value for key, value in request.items() if key not in GATEWAY_ONLY_FIELDS | MAPPED_FIELDS}
+    return {key: value for key, value in request.items() if key in ADDITIONAL_FIELDS}
+
+
+def _refuse_unsupported(request: Json) -> None:
+    for name in sorted(REFUSED_FIELDS):
+        if request.get(name):
+            raise invalid_request(
+                f"'{name}' is not available through Converse (it returns no log probabilities); "
+                "use the InvokeModel base URL (/v1) instead.",
+                param=name,
+            )
 
 
 def to_converse_request(request: Json, model_id: str, guardrail: GuardrailConfig | None) -> Json:
     """Keyword arguments for boto3 `converse()`/`converse_stream()` from a validated OpenAI chat request."""
+    _refuse_unsupported(request)
     system, messages = _conversation(request)
     params: Json = {"modelId": model_id, "messages": messages}
     if system:
@@ -252,6 +285,9 @@ def to_converse_request(request: Json, model_id: str, guardrail: GuardrailConfig
     extra = additional_fields(request)
     if extra:
         params["additionalModelRequestFields"] = extra
+    metadata = _request_metadata(request)
+    if metadata is not None:
+        params["requestMetadata"] = metadata
     if guardrail is not None:
         params["guardrailConfig"] = guardrail.converse_config()
     return params
@@ -276,8 +312,10 @@ def _guardrail(stop_reason: str | None, trace: Json | None) -> Json | None:
     return guardrail_field(INTERVENED if stop_reason == "guardrail_intervened" else NONE, guardrail_trace)
 
 
-def from_converse_response(response: Json, *, model: str, completion_id: str, created: int) -> Json:
-    """A `chat.completion` from a Converse response (as boto3 returns it)."""
+def from_converse_response(
+    response: Json, *, model: str, completion_id: str, created: int, stop: Sequence[str] = ()
+) -> Json:
+    """A `chat.completion` from a Converse response (as boto3 returns it), cut at the first of the `stop` strings."""
     texts: list[str] = []
     reasoning: list[str] = []
     tool_calls: list[Json] = []
@@ -287,24 +325,19 @@ def from_converse_response(response: Json, *, model: str, completion_id: str, cr
         elif "reasoningContent" in block:
             reasoning.append(((block["reasoningContent"].get("reasoningText")) or {}).get("text", ""))
         elif "toolUse" in block:
-            tool_use = block["toolUse"]
-            arguments = json.dumps(tool_use.get("input", {}), ensure_ascii=False)
-            tool_calls.append(
-                {
-                    "id": tool_use["toolUseId"],
-                    "type": "function",
-                    "function": {"name": tool_use["name"], "arguments": arguments},
-                }
-            )
+            tool_calls.append(_tool_call(block["toolUse"]))
     leaked, content = split_reasoning("".join(texts))
     if leaked:
         reasoning.append(leaked)
+    stop_reason = response.get("stopReason")
+    content, stopped = cut_at_stop(content, stop)
+    if stopped:  # the model would have stopped there: nothing it said after the stop string (tool calls included)
+        tool_calls, stop_reason = [], "stop_sequence"
     message: Json = {"role": "assistant", "content": content if content.strip() or not tool_calls else None}
     if any(reasoning):
         message["reasoning_content"] = "".join(reasoning)
     if tool_calls:
         message["tool_calls"] = tool_calls
-    stop_reason = response.get("stopReason")
     result = build.completion(
         completion_id=completion_id,
         created=created,
@@ -313,29 +346,58 @@ def from_converse_response(response: Json, *, model: str, completion_id: str, cr
         finish_reason=finish_reason(stop_reason),
         usage=converse_usage(response.get("usage")),
     )
-    guardrail = _guardrail(stop_reason, response.get("trace"))
+    guardrail = _guardrail(response.get("stopReason"), response.get("trace"))
     if guardrail is not None:
         result["guardrail"] = guardrail
     return result
 
 
+def _tool_call(tool_use: Json) -> Json:
+    arguments = json.dumps(tool_use.get("input", {}), ensure_ascii=False)
+    return {
+        "id": tool_use["toolUseId"],
+        "type": "function",
+        "function": {"name": tool_use["name"], "arguments": arguments},
+    }
+
+
 class ConverseStreamTranslator:
     """Turns ConverseStream events (as boto3 yields them) into `chat.completion.chunk` dicts.
 
-    After the stream, `usage` holds the OpenAI usage (for metrics) and `finish_reason` the mapped stop reason.
-    Exception events raise the mapped GatewayError.
+    The same contract as `InvokeStreamTranslator`: `feed(event)` → chunks (content, then the finish chunk);
+    `finish()` → the trailing chunk with `usage` (when asked for and known) and the guardrail verdict (whenever a
+    guardrail is configured); `usage` and `finish_reason` for metrics; `done` once the answer reached a stop string,
+    when the caller should close the upstream stream and call `finish()`. A stream closed at a stop string has no
+    usage (Bedrock reports it only at the end). Exception events raise the mapped GatewayError.
     """
 
-    def __init__(self, *, model: str, completion_id: str, created: int, include_usage: bool) -> None:
+    def __init__(
+        self,
+        *,
+        model: str,
+        completion_id: str,
+        created: int,
+        include_usage: bool,
+        stop: Sequence[str] = (),
+        guardrail: bool = False,
+    ) -> None:
         self._model = model
         self._completion_id = completion_id
         self._created = created
         self._include_usage = include_usage
+        self._guardrail = guardrail
         self._tool_indexes: dict[int, int] = {}
         self._splitter = ReasoningSplitter()
+        self._cutter = StopCutter(stop)
         self._stop_reason: str | None = None
+        self._trace: Json | None = None
         self.usage: Json | None = None
         self.finish_reason: str | None = None
+
+    @property
+    def done(self) -> bool:
+        """True once the answer reached a stop string: nothing more from upstream will be emitted."""
+        return self._cutter.stopped
 
     def _chunk(self, choices: list[Json], **extra: Any) -> Json:
         return build.chunk(
@@ -349,9 +411,14 @@ class ConverseStreamTranslator:
         delta: Json = {}
         if reasoning:
             delta["reasoning_content"] = reasoning
+        content = self._cutter.feed(content) if content else ""
         if content:
             delta["content"] = content
-        return [self._delta(delta)] if delta else []
+        chunks = [self._delta(delta)] if delta else []
+        if self._cutter.stopped:
+            self.finish_reason = "stop"
+            chunks.append(self._delta({}, self.finish_reason))
+        return chunks
 
     def _tool_index(self, block_index: int) -> int:
         if block_index not in self._tool_indexes:
@@ -365,9 +432,21 @@ class ConverseStreamTranslator:
             if name.endswith("Exception"):
                 raise from_bedrock_error(name, str((body or {}).get("message", "")))
             handler = getattr(self, f"_on_{name}", None)
-            if handler is not None:
+            if handler is not None and not self.done:
                 chunks.extend(handler(body or {}))
         return chunks
+
+    def finish(self) -> list[Json]:
+        """The trailing chunk: usage (when asked for and known) and the guardrail verdict (when configured)."""
+        extra: Json = {}
+        if self._include_usage and self.usage is not None:
+            extra["usage"] = self.usage
+        guardrail = _guardrail(self._stop_reason, self._trace)
+        if guardrail is None and self._guardrail:
+            guardrail = guardrail_field(NONE, None)
+        if guardrail is not None:
+            extra["guardrail"] = guardrail
+        return [self._chunk([], **extra)] if extra else []
 
     def _on_messageStart(self, body: Json) -> list[Json]:
         return [self._delta({"role": body.get("role", "assistant"), "content": ""})]
@@ -397,7 +476,13 @@ class ConverseStreamTranslator:
         return []
 
     def _on_messageStop(self, body: Json) -> list[Json]:
-        chunks = self._text_chunks(*self._splitter.finish())
+        reasoning, content = self._splitter.finish()
+        chunks = self._text_chunks(reasoning, content)
+        if self.done:
+            return chunks
+        held = self._cutter.finish()
+        if held:
+            chunks.append(self._delta({"content": held}))
         self._stop_reason = body.get("stopReason")
         self.finish_reason = finish_reason(self._stop_reason)
         chunks.append(self._delta({}, self.finish_reason))
@@ -405,10 +490,5 @@ class ConverseStreamTranslator:
 
     def _on_metadata(self, body: Json) -> list[Json]:
         self.usage = converse_usage(body.get("usage"))
-        extra: Json = {}
-        if self._include_usage:
-            extra["usage"] = self.usage
-        guardrail = _guardrail(self._stop_reason, body.get("trace"))
-        if guardrail is not None:
-            extra["guardrail"] = guardrail
-        return [self._chunk([], **extra)] if extra else []
+        self._trace = body.get("trace")
+        return []

@@ -1,6 +1,8 @@
 """OpenAI Chat Completions ⇄ Bedrock InvokeModel / InvokeModelWithResponseStream.
 
-InvokeModel takes the OpenAI body itself, so the request side is nearly a pass-through:
+InvokeModel takes the OpenAI body itself, so the request side is nearly a pass-through of the fields the request
+contract (`gptoss.request_contract`) marks as forwarded; fields accepted only with their default value (`n: 1`,
+`store: false`, `logit_bias: {}`, `service_tier: auto`) are not sent:
 
 - `model` is set to the Bedrock id and `stream` to the operation's value (Bedrock requires them to match the call).
 - `stream_options` is forwarded only on the streaming operation (OpenAI forbids it without `stream`). The gateway
@@ -26,6 +28,7 @@ from gptoss import completion as build
 from gptoss.guardrail import INTERVENED, NONE, guardrail_field
 from gptoss.ids import completion_id as new_completion_id
 from gptoss.reasoning import ReasoningSplitter, split_reasoning
+from gptoss.request_contract import invoke_fields
 
 Json = dict[str, Any]
 
@@ -33,6 +36,7 @@ BEDROCK_PREFIX = "amazon-bedrock-"
 GUARDRAIL_ACTION_KEY = "amazon-bedrock-guardrailAction"
 TRACE_KEY = "amazon-bedrock-trace"
 METRICS_KEY = "amazon-bedrock-invocationMetrics"
+_SENT_FIELDS = invoke_fields()
 
 
 def to_invoke_body(request: Json, model_id: str, *, stream: bool) -> Json:
@@ -41,7 +45,7 @@ def to_invoke_body(request: Json, model_id: str, *, stream: bool) -> Json:
     `request` is not modified: only the top level and the assistant messages that lose `reasoning_content` are
     copied (shallowly), the rest is shared with it (the body is serialised right away).
     """
-    body = dict(request)
+    body = {key: value for key, value in request.items() if key in _SENT_FIELDS}
     body["model"] = model_id
     body["stream"] = stream
     if not stream:
@@ -116,10 +120,17 @@ class InvokeStreamTranslator:
     """Turns InvokeModelWithResponseStream chunks (decoded PayloadPart JSON) into the caller's chunks.
 
     Every chunk gets the gateway's id, model and created time. Content goes through a `ReasoningSplitter` per
-    choice, so reasoning arrives as `delta.reasoning_content` however the tags are split. Usage (from a usage chunk
-    or Bedrock's invocation metrics) and the guardrail verdict are emitted by `finish()` in one final chunk with
-    `choices: []`; usage only when the caller asked for it. `usage` keeps the usage for metrics either way.
+    choice, so reasoning arrives as `delta.reasoning_content` however the tags are split.
+
+    The finish chunk of each choice is held until `finish()`: Bedrock may report a guardrail intervention on a later
+    chunk (the trailing usage chunk with `stream_options.include_usage`), and the verdict must still turn the
+    `finish_reason` into `content_filter`. `finish()` then emits the finish chunks and one final chunk with
+    `choices: []` carrying usage (from a usage chunk or Bedrock's invocation metrics; only when the caller asked for
+    it) and the guardrail verdict. `usage` keeps the usage for metrics either way. Bedrock applies `stop` itself on
+    this path, so `done` (the Converse translator's early end) is always False.
     """
+
+    done = False
 
     def __init__(
         self, *, model: str, include_usage: bool, completion_id: str | None = None, created: int | None = None
@@ -130,6 +141,7 @@ class InvokeStreamTranslator:
         self._created = int(time.time()) if created is None else created
         self._splitters: dict[int, ReasoningSplitter] = {}
         self._started: set[int] = set()
+        self._finishes: dict[int, str] = {}
         self._action: str | None = None
         self._trace: Json | None = None
         self._metrics_usage: Json | None = None
@@ -198,8 +210,7 @@ class InvokeStreamTranslator:
             flushed = self._text_delta(*self._splitter(index).finish())
             if flushed:
                 chunks.append(self._emit(index, flushed))
-            self.finish_reason = "content_filter" if self.intervened else finish
-            chunks.append(self._emit(index, {}, self.finish_reason))
+            self._finishes[index] = finish
         return chunks
 
     def feed(self, chunk: Json) -> list[Json]:
@@ -211,12 +222,15 @@ class InvokeStreamTranslator:
         return chunks
 
     def finish(self) -> list[Json]:
-        """Flush held-back text (a stream cut short) and emit the final usage/guardrail chunk."""
+        """Flush held-back text (a stream cut short), the finish chunks with the final verdict, and the last chunk."""
         chunks: list[Json] = []
         for index, splitter in self._splitters.items():
             flushed = self._text_delta(*splitter.finish())
             if flushed:
                 chunks.append(self._emit(index, flushed))
+        for index, finish in sorted(self._finishes.items()):
+            self.finish_reason = "content_filter" if self.intervened else finish
+            chunks.append(self._emit(index, {}, self.finish_reason))
         extra: Json = {}
         if self._include_usage and self.usage is not None:
             extra["usage"] = self.usage

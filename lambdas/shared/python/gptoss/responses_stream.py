@@ -1,7 +1,7 @@
 """Streamed Responses: chat completion chunks (from either backend's stream translator) → Responses stream events.
 
-`ResponsesStreamTranslator` wraps the backend's chat stream translator and keeps its contract: `feed(event)` for
-each Bedrock stream event, `finish()` once the stream has ended, `usage` for metrics. The events follow OpenAI's
+`ResponsesStreamTranslator` takes what the backend's stream translator emits and keeps the same contract:
+`feed(chunk)` for each chat completion chunk, `finish(usage)` once the stream has ended. The events follow OpenAI's
 sequence, each with a `sequence_number`:
 
     response.created, response.in_progress
@@ -21,21 +21,12 @@ with their type as the event name (`sse_event`); a Responses stream has no `[DON
 from __future__ import annotations
 
 import json
-from typing import Any, Protocol
+from typing import Any
 
 from gptoss import responses as items
 from gptoss.errors import GatewayError
 
 Json = dict[str, Any]
-
-
-class ChatStreamTranslator(Protocol):
-    """A backend's chat stream translator: Bedrock stream events in, `chat.completion.chunk` dicts out."""
-
-    @property
-    def usage(self) -> Json | None: ...
-
-    def feed(self, event: Json) -> list[Json]: ...
 
 
 def sse_event(event: Json) -> bytes:
@@ -67,8 +58,7 @@ class _OpenItem:
 class ResponsesStreamTranslator:
     """Responses stream events for one response (see the module docstring); `response` is the final object."""
 
-    def __init__(self, inner: ChatStreamTranslator, skeleton: Json) -> None:
-        self._inner = inner
+    def __init__(self, skeleton: Json) -> None:
         self._skeleton = skeleton
         self._sequence = 0
         self._output: list[Json] = []
@@ -78,10 +68,6 @@ class ResponsesStreamTranslator:
         self._finish_reason: str | None = None
         self._guardrail: Json | None = None
         self.response: Json | None = None
-
-    @property
-    def usage(self) -> Json | None:
-        return self._inner.usage
 
     @property
     def guardrail(self) -> Json | None:
@@ -99,20 +85,10 @@ class ResponsesStreamTranslator:
             self._event("response.in_progress", response=self._skeleton),
         ]
 
-    def feed(self, event: Json) -> list[Json]:
-        """One Bedrock stream event → zero or more Responses events."""
+    def finish(self, usage: Json | None) -> list[Json]:
+        """Close the open items and emit `response.completed` (or `.incomplete`) with `usage` (the chat usage of
+        the whole stream); sets `response`."""
         out: list[Json] = []
-        for chunk in self._inner.feed(event):
-            out += self._on_chunk(chunk)
-        return out
-
-    def finish(self) -> list[Json]:
-        """Close the open items and emit `response.completed` (or `.incomplete`); sets `response`."""
-        out: list[Json] = []
-        finish = getattr(self._inner, "finish", None)  # the InvokeModel translator flushes held-back text here
-        if finish is not None:
-            for chunk in finish():
-                out += self._on_chunk(chunk)
         if self._opened == 0:
             out += self._open_item(_OpenItem("message", self._next_index(), items.new_id("msg")))
         out += self._close_all()
@@ -120,7 +96,7 @@ class ResponsesStreamTranslator:
             self._skeleton,
             self._output,
             finish_reason=self._finish_reason,
-            usage=self.usage,
+            usage=usage,
             guardrail=self._guardrail,
         )
         kind = "response.completed" if self.response["status"] == "completed" else "response.incomplete"
@@ -135,7 +111,8 @@ class ResponsesStreamTranslator:
             self._event("response.failed", response=self.response),
         ]
 
-    def _on_chunk(self, chunk: Json) -> list[Json]:
+    def feed(self, chunk: Json) -> list[Json]:
+        """One `chat.completion.chunk` → zero or more Responses events."""
         if isinstance(chunk.get("guardrail"), dict):
             self._guardrail = chunk["guardrail"]
         out: list[Json] = []
