@@ -17,7 +17,7 @@ from pydantic import TypeAdapter
 from starlette.testclient import TestClient
 
 from local.emulator.server import EmulatorServer
-from tests.api_contract import assert_openai_error
+from tests.api_contract import assert_openai_error, assert_schema
 from tests.functions.api_helpers import RESPONSES_TABLE, SETTINGS, create_responses_table, fake_credentials
 
 ROUTES = ["/v1/responses", "/converse/v1/responses"]
@@ -60,6 +60,7 @@ def http(emulator: EmulatorServer) -> Iterator[dict[str, TestClient]]:
 def create(client: TestClient, route: str, headers: dict[str, str] = KEY_A, **body: Any) -> dict[str, Any]:
     answer = client.post(route, json={"model": "gpt-oss-20b", **body}, headers=headers)
     assert answer.status_code == 200, answer.text
+    assert_schema("ResponseObject", answer.json())
     return Response.model_validate(answer.json()).model_dump(mode="json", exclude_unset=True)
 
 
@@ -89,6 +90,7 @@ def test_a_stored_response_can_be_retrieved_and_its_input_listed(http: dict[str,
     # Then it is the same response, and the input items are the one user message (with an id)
     assert fetched.status_code == 200 and fetched.json()["id"] == created["id"]
     assert fetched.json()["output"] == created["output"]
+    assert_schema("ResponseItemList", items.json())
     data = items.json()["data"]
     assert [(item["type"], item["role"]) for item in data] == [("message", "user")]
     assert data[0]["content"] == [{"type": "input_text", "text": "Why is the sky blue?"}]
@@ -142,6 +144,7 @@ def test_delete_removes_the_response(http: dict[str, TestClient], route: str) ->
     created = create(client, route, input="Hello")
     deleted = client.delete(f"{route}/{created['id']}", headers=KEY_A)
     assert deleted.json() == {"id": created["id"], "object": "response", "deleted": True}
+    assert_schema("ResponseDeleted", deleted.json())
     assert_openai_error(client.get(f"{route}/{created['id']}", headers=KEY_A), 404)
 
 

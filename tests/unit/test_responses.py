@@ -7,6 +7,7 @@ from typing import Any
 import pytest
 from gptoss.errors import GatewayError
 from gptoss.responses import (
+    FIELDS,
     build_response,
     conversation_after,
     input_items_page,
@@ -15,6 +16,8 @@ from gptoss.responses import (
     to_chat_request,
 )
 from openai.types.responses import Response
+
+from tests.api_contract import assert_schema, openapi
 
 WEATHER = {
     "type": "function",
@@ -276,3 +279,15 @@ def test_input_item_pages_follow_order_and_after() -> None:
     assert [item["id"] for item in rest["data"]] == ["msg_2", "msg_1", "msg_0"] and not rest["has_more"]
     with pytest.raises(GatewayError):
         input_items_page(items, after="msg_x", limit=2, order="asc")
+
+
+def test_the_openapi_document_lists_exactly_the_accepted_fields() -> None:
+    # Given the documented Responses request; Then it names exactly the fields the gateway accepts, and no others
+    schema = openapi()["components"]["schemas"]["ResponsesRequest"]
+    assert set(schema["properties"]) == set(FIELDS)
+    assert schema["additionalProperties"] is False
+
+
+def test_a_built_response_matches_the_openapi_document() -> None:
+    response = respond({"model": "gpt-oss-20b", "input": "hi"}, completion({"content": "x", "reasoning_content": "y"}))
+    assert_schema("ResponseObject", response)
