@@ -69,9 +69,9 @@ def _rss_mb(pid: int) -> float:
 class KeepAlive:
     """One persistent HTTP/1.1 connection to a gateway app: POST a JSON body, read all or up to the first chunk."""
 
-    def __init__(self, port: int) -> None:
+    def __init__(self, port: int, headers: dict[str, str] | None = None) -> None:
         self._connection = http.client.HTTPConnection("127.0.0.1", port, timeout=30)
-        self._headers = {"content-type": "application/json", "authorization": "Bearer bench"}
+        self._headers = {"content-type": "application/json", "authorization": "Bearer bench", **(headers or {})}
 
     def post(self, path: str, body: bytes) -> None:
         self._connection.request("POST", path, body, self._headers)
