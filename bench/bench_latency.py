@@ -185,8 +185,9 @@ def _figure(label: str, direct: Callable[[], float], gateway: Callable[[], float
     _report(label, direct_ms, gateway_ms, log.take(key)[-REQUESTS:])
 
 
-def main() -> None:
-    env = {
+def bench_environment() -> dict[str, str]:
+    """The environment of the emulator and app processes: fake credentials, the bench model, the repo's paths."""
+    return {
         **os.environ,
         "PYTHONPATH": PYTHONPATH,
         "AWS_ACCESS_KEY_ID": "bench",
@@ -196,6 +197,10 @@ def main() -> None:
         "ENABLED_MODELS": MODEL,
         "POWERTOOLS_METRICS_NAMESPACE": "GptOssBench",
     }
+
+
+def main() -> None:
+    env = bench_environment()
     emulator_port, chat_port, converse_port = free_port(), free_port(), free_port()
     with ExitStack() as stack:
         stack.enter_context(

@@ -19,7 +19,6 @@ from bench.bench_latency import (
     CHAT_REQUEST,
     MODEL,
     PROMPT,
-    PYTHONPATH,
     REQUESTS,
     WARMUP,
     KeepAlive,
@@ -28,6 +27,7 @@ from bench.bench_latency import (
     _measure,
     _report,
     _serve,
+    bench_environment,
 )
 from bench.servers import UVICORN, free_port
 from local.response_table import DEFAULT_TABLE, LocalResponseTable
@@ -36,17 +36,7 @@ RESPONSES_REQUEST = {"model": MODEL, "input": PROMPT}
 
 
 def main() -> None:
-    env = {
-        **os.environ,
-        "PYTHONPATH": PYTHONPATH,
-        "AWS_ACCESS_KEY_ID": "bench",
-        "AWS_SECRET_ACCESS_KEY": "bench",
-        "AWS_DEFAULT_REGION": "us-east-1",
-        "AWS_EC2_METADATA_DISABLED": "true",
-        "ENABLED_MODELS": MODEL,
-        "POWERTOOLS_METRICS_DISABLED": "true",
-        "RESPONSES_TABLE": DEFAULT_TABLE,
-    }
+    env = {**bench_environment(), "POWERTOOLS_METRICS_DISABLED": "true", "RESPONSES_TABLE": DEFAULT_TABLE}
     emulator_port, chat_port = free_port(), free_port()
     with ExitStack() as stack:
         os.environ.setdefault("AWS_DEFAULT_REGION", "us-east-1")
