@@ -1,7 +1,8 @@
 """Batch validator throughput and memory, against a bare `json.loads`-per-line loop over the same file, same run.
 
-Generates a 200 MB JSONL batch file (records of ~4.3 KB, so the file stays within Bedrock's 50,000-record quota),
-then reports:
+Generates a 200 MB JSONL batch file (records of ~4.3 KB, so the file stays within Bedrock's 50,000-record quota) of
+a realistic mix of record shapes (`SHAPES`: a system prompt + document, with `stop`, with several sampling fields and
+metadata, and tools-free multi-turn histories), then reports:
 - throughput (MB/s) of the validator (the code the validate step and `gptoss batch validate` run) and of the
   baseline loop, best of five alternating runs each (CPU time), and their ratio (target: >= 0.7);
 - peak traced memory (tracemalloc) for 50 MB vs 200 MB: streaming keeps it flat in file size; the only growth is
@@ -50,10 +51,8 @@ WORDS = [
 ]
 
 
-def record(index: int, words: int = 560) -> bytes:
-    """A realistic record: a system prompt and a ~4 KB document to summarise, with sampling parameters."""
-    document = " ".join(WORDS[(index + i) % len(WORDS)] for i in range(words + index % 80))
-    body = {
+def _summarise(index: int, document: str) -> dict:
+    return {
         "messages": [
             {"role": "system", "content": "You are a careful analyst. Answer in three bullet points."},
             {"role": "user", "content": f"Summarise document {index}:\n{document}"},
@@ -62,6 +61,48 @@ def record(index: int, words: int = 560) -> bytes:
         "temperature": 0.2,
         "reasoning_effort": "low",
     }
+
+
+def _with_stop(index: int, document: str) -> dict:
+    return {**_summarise(index, document), "stop": ["\nObservation:", "END"], "top_p": 0.9}
+
+
+def _sampling(index: int, document: str) -> dict:
+    return {
+        **_summarise(index, document),
+        "seed": index,
+        "presence_penalty": 0.5,
+        "frequency_penalty": 0.1,
+        "max_tokens": 800,
+        "user": f"analyst-{index % 7}",
+        "metadata": {"team": "finance", "run": "q3"},
+    }
+
+
+def _history(index: int, document: str) -> dict:
+    third = len(document) // 3
+    return {
+        "messages": [
+            {"role": "developer", "content": "Answer briefly."},
+            {"role": "user", "content": f"Read this: {document[:third]}"},
+            {"role": "assistant", "content": "Read. What next?"},
+            {"role": "user", "content": f"And this: {document[third : 2 * third]}"},
+            {"role": "assistant", "content": "Done. Anything else?"},
+            {"role": "user", "content": [{"type": "text", "text": f"Last part: {document[2 * third :]}"}]},
+        ],
+        "temperature": 0.7,
+        "reasoning_effort": "medium",
+    }
+
+
+SHAPES = (_summarise, _with_stop, _sampling, _history)
+
+
+def record(index: int, words: int = 560) -> bytes:
+    """A realistic record (one of `SHAPES`, in turn): a ~4 KB document in one or several turns, with sampling
+    parameters."""
+    document = " ".join(WORDS[(index + i) % len(WORDS)] for i in range(words + index % 80))
+    body = SHAPES[index % len(SHAPES)](index, document)
     return json.dumps({"recordId": f"doc{index:07d}", "modelInput": body}).encode() + b"\n"
 
 

@@ -189,6 +189,9 @@ class ApiConfig:
     integration_timeout_seconds: int = field(default=900, metadata=_bounds(30, 900))
     authorizer_cache_seconds: int = field(default=300, metadata=_bounds(0, 3600))
     max_request_bytes: int = field(default=1_048_576, metadata=_bounds(1024, 10_485_760))
+    # Native Converse members that change what the account is billed: refused unless allowed here.
+    allow_service_tier: bool = False
+    allow_performance_config: bool = False
 
 
 @dataclass(frozen=True)

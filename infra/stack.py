@@ -179,6 +179,8 @@ class GptOssGateway(Construct):
             "BEDROCK_CONNECT_TIMEOUT_SECONDS": str(config.functions.bedrock_connect_timeout_seconds),
             "BEDROCK_MAX_ATTEMPTS": str(config.functions.bedrock_max_attempts),
             "MAX_REQUEST_BYTES": str(config.api.max_request_bytes),
+            "ALLOW_SERVICE_TIER": "true" if config.api.allow_service_tier else "false",
+            "ALLOW_PERFORMANCE_CONFIG": "true" if config.api.allow_performance_config else "false",
         }
         if self.guardrail is not None:
             environment |= {

@@ -31,6 +31,7 @@ from gptoss.errors import invalid_request
 from gptoss.guardrail import INTERVENED, NONE
 from gptoss.ids import completion_id
 from gptoss.models import resolve_model
+from gptoss.trust import native_converse_request
 from starlette.applications import Starlette
 from starlette.requests import Request
 from starlette.responses import Response
@@ -38,8 +39,6 @@ from starlette.routing import Route
 
 ROUTE = "/converse/v1/chat/completions"
 NATIVE_ROUTE = "/model/{modelId}/converse"
-# Native Converse members a caller may not set: the path names the model (a configured guardrail also wins).
-_GATEWAY_OWNED = ("modelId",)
 
 
 class ConverseApi:
@@ -79,10 +78,9 @@ class ConverseApi:
         model_id = resolve_model(request.path_params["model_id"], settings.enabled_models)
         record.model = model_id
         record.log_payload("prompt", body.get("messages"))
-        kwargs = {key: value for key, value in body.items() if key not in _GATEWAY_OWNED}
-        kwargs["modelId"] = model_id
-        if settings.guardrail is not None:
-            kwargs["guardrailConfig"] = settings.guardrail.converse_config()
+        kwargs = native_converse_request(
+            body, model_id=model_id, guardrail=settings.guardrail, opt_ins=settings.caller_opt_ins
+        )
         response = await call(self.runtime.bedrock.converse, **kwargs)
         response.pop("ResponseMetadata", None)
         record.record_usage(response.get("usage"))

@@ -140,12 +140,11 @@ def test_disabled_model_is_404_without_calling_bedrock() -> None:
 
 
 def test_native_converse_passes_the_body_and_injects_the_guardrail() -> None:
-    # Given a native Converse body that tries to pick its own model id and guardrail
+    # Given a native Converse body naming its model by alias (the path's model wins) and no guardrail
     body = {
-        "modelId": "someone-else",
+        "modelId": "gpt-oss-20b",
         "messages": [{"role": "user", "content": [{"text": "Hello"}]}],
         "inferenceConfig": {"maxTokens": 32},
-        "guardrailConfig": {"guardrailIdentifier": "other", "guardrailVersion": "1"},
     }
     expected = {
         "modelId": GPT_OSS_20B,
@@ -166,16 +165,16 @@ def test_native_converse_passes_the_body_and_injects_the_guardrail() -> None:
 
 
 def test_native_converse_rejects_an_invalid_body_with_400() -> None:
-    # Given a Converse body with a wrongly typed field and an unknown member (validated before any network call)
+    # Given a Converse body with a wrongly typed field and a value out of range (validated before any network call)
     client = bedrock_client("converse", endpoint_url=UNREACHABLE_ENDPOINT)
     app = create_app(settings=ONLY_20B, bedrock=client)
-    body = {"messages": [{"role": "user", "content": [{"text": 5}]}], "bogus": True}
+    body = {"messages": [{"role": "user", "content": [{"text": 5}]}], "inferenceConfig": {"maxTokens": 0}}
     with TestClient(app) as http:
         # When it is posted
         response = http.post(f"/model/{GPT_OSS_20B}/converse", json=body)
     # Then it is a clean 400 that names the problems
     error = assert_openai_error(response, 400, type="invalid_request_error")
-    assert "bogus" in error["message"]
+    assert "inferenceConfig.maxTokens" in error["message"]
     assert "messages[0].content[0].text" in error["message"]
 
 

@@ -54,13 +54,13 @@ def test_a_rejected_native_body_names_the_parameter_in_json_terms(
 
 
 def test_several_problems_are_all_described_and_the_first_is_the_param() -> None:
-    # Given a body with an unknown member and a wrongly typed text
-    body = {"messages": [{"role": "user", "content": [{"text": 5}]}], "bogus": True}
+    # Given a body with an unknown tool-config member and a wrongly typed text
+    body = {"messages": [{"role": "user", "content": [{"text": 5}]}], "toolConfig": {"tools": [], "bogus": True}}
     # When it is posted
     response = _post(body)
     # Then every problem is in the message, and `param` names the first one botocore reported
-    error = assert_openai_error(response, 400, param="bogus")
-    assert "Unknown parameter bogus; expected one of: modelId, messages" in error["message"]
+    error = assert_openai_error(response, 400, param="messages[0].content[0].text")
+    assert "Unknown parameter toolConfig.bogus; expected one of: tools, toolChoice" in error["message"]
     assert "Invalid type for messages[0].content[0].text: expected string, got number" in error["message"]
 
 

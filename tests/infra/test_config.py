@@ -89,6 +89,7 @@ def test_enabling_only_one_model_makes_it_the_default() -> None:
         ({"regions": ["Oregon"]}, "\"gptoss.regions\"[0]: 'Oregon' does not match"),
         ({"modles": {}}, '"gptoss.modles": unknown key; allowed: models, guardrail'),
         ({"api": []}, '"gptoss.api": expected an object, got list'),
+        ({"api": {"allow_service_tier": "flex"}}, '"gptoss.api.allow_service_tier": expected true or false'),
     ],
 )
 def test_bad_values_are_rejected_naming_the_key(context: dict[str, Any], message: str) -> None:

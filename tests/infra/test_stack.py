@@ -213,6 +213,7 @@ def test_model_functions_run_python313_arm64_under_the_web_adapter_with_the_cont
         assert variables["ENABLED_MODELS"] == f"{GPT_OSS_20B},{GPT_OSS_120B}"
         assert variables["DEFAULT_MODEL"] == GPT_OSS_120B
         assert variables["LOG_PROMPTS"] == "false"
+        assert variables["ALLOW_SERVICE_TIER"] == variables["ALLOW_PERFORMANCE_CONFIG"] == "false"
         assert variables["POWERTOOLS_METRICS_NAMESPACE"] == "GptOssGateway"
         layer_arns = json.dumps(props["Layers"])
         assert ":753240598075:layer:LambdaAdapterLayerArm64:" in layer_arns
@@ -433,6 +434,15 @@ def test_disabling_the_guardrail_removes_it_its_permission_and_its_environment(t
         assert "bedrock:ApplyGuardrail" not in granted
         assert GPT_OSS_120B not in granted
         assert model_arn(GPT_OSS_20B) in [r for s in statements for r in as_list(s["Resource"])]
+
+
+def test_billing_options_a_platform_team_allows_reach_the_functions(tmp_path: Any) -> None:
+    # Given a config that lets callers pick a service tier (but not a latency profile)
+    alternative = synthesize(tmp_path, {"api": {"allow_service_tier": True}})
+    # Then the model functions are told so at cold start
+    for name in ("chat", "converse"):
+        variables = functions_by_name(alternative.resources)[name][1]["Environment"]["Variables"]
+        assert (variables["ALLOW_SERVICE_TIER"], variables["ALLOW_PERFORMANCE_CONFIG"]) == ("true", "false")
 
 
 def test_the_gateway_is_a_construct_another_cdk_app_can_embed() -> None:

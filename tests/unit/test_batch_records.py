@@ -18,6 +18,8 @@ from gptoss.models import GPT_OSS_20B, GPT_OSS_120B, KNOWN_MODELS
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from bench.bench_validator import SHAPES
+
 LIMITS = Limits(min_records=2, max_records=5, max_file_bytes=10_000)
 
 
@@ -48,7 +50,7 @@ def test_a_valid_file_has_no_problems() -> None:
     ("bad_line", "code"),
     [
         (b"{not json", "invalid_json"),
-        (b"[" * 5000, "invalid_json"),
+        (b"[" * 5000, "json_too_deep"),
         (b"", "blank_line"),
         (b"[1, 2]", "invalid_record"),
         (json.dumps({"modelInput": {"messages": [{"role": "user", "content": "x"}]}}).encode(), "missing_record_id"),
@@ -304,8 +306,13 @@ _plausible = {
     "top_p": st.floats(0, 1),
     "reasoning_effort": st.sampled_from(["low", "medium", "high"]),
     "stream": st.just(False),
+    "stop": st.one_of(st.text(min_size=1, max_size=3), st.lists(st.text(min_size=1, max_size=3), max_size=4)),
+    "seed": st.integers(0, 10),
+    "presence_penalty": st.floats(-2, 2),
+    "user": st.text(max_size=5),
+    "metadata": st.dictionaries(st.text(min_size=1, max_size=3), st.text(max_size=3), max_size=2),
 }
-_KEYS = [*_plausible, "messages", "n", "stop", "tools", "logit_bias"]
+_KEYS = [*_plausible, "messages", "n", "tools", "logit_bias", "top_logprobs", "store", "unknown_field"]
 
 
 @st.composite
@@ -321,6 +328,15 @@ def _model_inputs(draw: st.DrawFn) -> dict:
             if isinstance(message, dict):
                 message[draw(st.sampled_from(["role", "content", "name", "tool_calls"]))] = draw(_junk)
     return body
+
+
+@pytest.mark.parametrize("shape", SHAPES, ids=lambda shape: shape.__name__)
+def test_the_fast_path_takes_every_realistic_record_shape(shape) -> None:
+    # Given each record shape the validator benchmark mixes (stop, sampling fields and metadata, multi-turn history)
+    value = {"recordId": "r1", "modelInput": shape(1, "some document text")}
+    # When the fast path looks at it
+    # Then it accepts it (and the property below shows it never accepts what the full check refuses)
+    assert plainly_valid(value, GPT_OSS_120B) == "r1"
 
 
 def test_the_fast_path_takes_the_common_record_shape() -> None:

@@ -1,16 +1,19 @@
 """The one request contract: unknown or ill-typed fields are 400s naming the field before any AWS call, and the
 contract, Bedrock's accepted field list, both request builders, openapi.yaml and the README agree."""
 
+import json
+import re
 from pathlib import Path
 
+import jsonschema_rs
 import pytest
 from gptoss.chat_request import parse_chat_request
 from gptoss.converse import to_converse_request
 from gptoss.errors import GatewayError
 from gptoss.invoke import to_invoke_body
 from gptoss.request_contract import (
-    BEDROCK_INVOKE_FIELDS,
     FIELDS,
+    SIMPLE_CHECKS,
     Converse,
     Invoke,
     markdown_table,
@@ -23,6 +26,16 @@ from tests.api_contract import openapi
 
 MODEL_ID = "openai.gpt-oss-120b-1:0"
 README = Path(__file__).resolve().parents[2] / "README.md"
+CONFORMANCE = Path(__file__).resolve().parents[1] / "functions" / "bedrock_conformance.json"
+
+
+def _bedrock_invoke_fields() -> tuple[str, ...]:
+    """The accepted top-level fields as real InvokeModel lists them in its error for an unknown field (§8)."""
+    case = next(case for case in json.loads(CONFORMANCE.read_text())["cases"] if case["id"] == "invoke-unknown-field")
+    return tuple(re.findall(r"`([a-z_]+)`", case["expect"]["message_starts"].split("expected one of", 1)[1]))
+
+
+BEDROCK_INVOKE_FIELDS = _bedrock_invoke_fields()
 
 
 def body(**fields):
@@ -121,6 +134,7 @@ def test_top_logprobs_needs_logprobs():
 def test_the_contract_covers_exactly_the_fields_real_invoke_model_accepts():
     # Given Bedrock's own list of accepted top-level fields for gpt-oss (facts sheet §8)
     # Then the contract decides every one of them, and knows no other
+    assert len(BEDROCK_INVOKE_FIELDS) == 30
     assert set(FIELDS) == set(BEDROCK_INVOKE_FIELDS)
 
 
@@ -189,3 +203,32 @@ def test_both_backends_send_only_what_the_contract_says(fields):
     assert "stopSequences" not in converse.get("inferenceConfig", {})
     additional = converse.get("additionalModelRequestFields", {})
     assert all(FIELDS[name].converse is Converse.ADDITIONAL for name in additional)
+
+
+json_values = st.recursive(
+    # Integral floats (2.0) are left out: JSON Schema counts them as integers, Bedrock's deserializer does not, and
+    # the contract sides with Bedrock (see the test below).
+    st.none()
+    | st.booleans()
+    | st.integers(-30, 30)
+    | st.floats(-3, 3).filter(lambda f: not f.is_integer())
+    | st.text(max_size=4),
+    lambda inner: st.lists(inner, max_size=5) | st.dictionaries(st.text(max_size=3), inner, max_size=17),
+    max_leaves=20,
+)
+
+
+@settings(max_examples=400, deadline=None)
+@given(name=st.sampled_from(sorted(SIMPLE_CHECKS)), value=json_values)
+def test_the_contracts_fast_checks_agree_with_a_real_json_schema_validator(name, value):
+    # Given any JSON value for any simple field
+    # When the contract's compiled check and jsonschema (Draft 2020-12) judge it against the same schema
+    verdict = jsonschema_rs.Draft202012Validator(FIELDS[name].schema).is_valid(value)
+    # Then they agree (so openapi.yaml, which publishes that schema, tells clients the truth)
+    assert SIMPLE_CHECKS[name](value) == verdict, (name, value)
+
+
+def test_an_integral_float_is_not_an_integer_as_bedrock_deserialises_it():
+    # Given max_tokens sent as 2.0 (Bedrock's serde deserialiser refuses a float for an integer)
+    # Then the gateway refuses it up front too
+    assert rejected(body(max_tokens=2.0)).param == "max_tokens"

@@ -7,6 +7,7 @@ import datetime
 import json
 from collections.abc import AsyncIterator, Mapping
 
+from gptoss import json_limits
 from gptoss.errors import GatewayError, invalid_request
 from starlette.exceptions import HTTPException
 from starlette.requests import Request
@@ -44,7 +45,8 @@ def sse_response(body: AsyncIterator[bytes]) -> StreamingResponse:
 
 
 async def read_json(request: Request, max_bytes: int) -> object:
-    """The request body decoded as JSON: 413 above `max_bytes`, 400 when empty or not JSON."""
+    """The request body decoded as JSON: 413 above `max_bytes`, 400 when empty, not JSON, or nested deeper than
+    `gptoss.json_limits.MAX_JSON_DEPTH`."""
     declared = request.headers.get("content-length")
     if declared and declared.isdigit() and int(declared) > max_bytes:
         raise _too_large(max_bytes)
@@ -60,7 +62,14 @@ async def read_json(request: Request, max_bytes: int) -> object:
         raise invalid_request("The request body is empty; send a JSON object.")
     try:
         # Strict UTF-8 first: json.loads(bytes) would let an encoded surrogate (b"\xed\xa0\x80") through unchecked.
-        body = json.loads(raw.decode("utf-8-sig"))
+        body = json_limits.loads(raw.decode("utf-8-sig"))
+    except json_limits.JsonTooDeep as exc:
+        raise invalid_request(
+            f"The request body is nested too deeply: {exc.msg} (at character {exc.pos}); "
+            "flatten the value or send it as a string.",
+            param=exc.field,
+            code="json_too_deep",
+        ) from None
     except (ValueError, UnicodeDecodeError) as exc:
         raise invalid_request(f"The request body is not valid JSON: {exc}.", code="invalid_json") from None
     if b"\\u" in raw:  # only escapes can smuggle in lone surrogates, which no UTF-8 consumer accepts

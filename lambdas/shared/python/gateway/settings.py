@@ -10,6 +10,12 @@ from gptoss.errors import GatewayError
 from gptoss.guardrail import GuardrailConfig
 from gptoss.models import KNOWN_MODELS, resolve_model
 
+# Environment variable ("true"/"false") that lets callers set each of `gptoss.trust.OPT_IN_MEMBERS`.
+OPT_IN_VARIABLES: dict[str, str] = {
+    "serviceTier": "ALLOW_SERVICE_TIER",
+    "performanceConfig": "ALLOW_PERFORMANCE_CONFIG",
+}
+
 
 class SettingsError(ValueError):
     """A function environment variable is missing or invalid; the message names it."""
@@ -26,6 +32,8 @@ class Settings:
     max_request_bytes: int = 1_048_576
     responses_table: str | None = None  # the DynamoDB table of stored Responses; None: nothing can be stored
     responses_ttl_days: int = 30
+    # Native Converse members a caller may set only when the deployment allows them (`gptoss.trust.OPT_IN_MEMBERS`).
+    caller_opt_ins: frozenset[str] = frozenset()
 
     @classmethod
     def from_env(cls, env: Mapping[str, str] | None = None) -> Settings:
@@ -40,6 +48,9 @@ class Settings:
             max_request_bytes=int(_number(env, "MAX_REQUEST_BYTES", 1_048_576, int)),
             responses_table=env.get("RESPONSES_TABLE", "").strip() or None,
             responses_ttl_days=int(_number(env, "RESPONSES_TTL_DAYS", 30, int)),
+            caller_opt_ins=frozenset(
+                member for member, variable in OPT_IN_VARIABLES.items() if _flag(env, variable, default=False)
+            ),
         )
 
 

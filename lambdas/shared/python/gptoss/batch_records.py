@@ -22,11 +22,12 @@ import re
 from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 
+from gptoss import json_limits
 from gptoss.chat_request import parse_chat_request
 from gptoss.errors import GatewayError
 from gptoss.invoke import from_invoke_response
 from gptoss.models import resolve_model
-from gptoss.request_contract import FIELDS
+from gptoss.request_contract import SIMPLE_CHECKS
 
 RECORD_ID_PATTERN = re.compile(r"[A-Za-z0-9][A-Za-z0-9_-]{0,63}")
 # A run is named after its file (`input/[<model>/]<name>.jsonl`); the name appears in S3 keys and the status API.
@@ -156,8 +157,10 @@ def check_record(
     if problem is not None:
         return None, [problem]
     try:
-        record = json.loads(text)
-    except (ValueError, RecursionError) as exc:
+        record = json_limits.loads(text)
+    except json_limits.JsonTooDeep as exc:
+        return None, [Problem(line_number, "json_too_deep", f"{exc.msg} (column {exc.colno}); flatten the record")]
+    except ValueError as exc:
         if not text.strip():
             return None, [Problem(line_number, "blank_line", "blank line: every line must be one JSON record")]
         return None, [Problem(line_number, "invalid_json", f"invalid JSON: {exc}")]
@@ -226,7 +229,17 @@ def _resolve(name: object, enabled: Sequence[str]) -> str | None:
         return None
 
 
+def _simple_content(content: object) -> bool:
+    if type(content) is str:
+        return True
+    return type(content) is list and all(
+        type(part) is dict and len(part) == 2 and part.get("type") == "text" and type(part.get("text")) is str
+        for part in content
+    )
+
+
 def _simple_messages(messages: object) -> bool:
+    """Tools-free text turns: {"role", "content"} with string or text-part content, no names, no reasoning."""
     if type(messages) is not list or not messages:
         return False
     for message in messages:
@@ -234,61 +247,45 @@ def _simple_messages(messages: object) -> bool:
             type(message) is not dict
             or len(message) != 2
             or message.get("role") not in _SIMPLE_ROLES
-            or type(message.get("content")) is not str
+            or not _simple_content(message.get("content"))
         ):
             return False
     return True
 
 
-def _between(value: object, low: float, high: float) -> bool:
-    return value is None or (type(value) in _NUMBERS and low <= value <= high)
-
-
-def _positive_int(value: object) -> bool:
-    return value is None or (type(value) is int and value >= 1)
-
-
 _SIMPLE_ROLES = ("system", "developer", "user", "assistant")
-_NUMBERS = (int, float)
-# The fast path's bounds are the request contract's, read once.
-_EFFORTS = (None, *FIELDS["reasoning_effort"].schema["enum"])
-_TEMPERATURE = (FIELDS["temperature"].schema["minimum"], FIELDS["temperature"].schema["maximum"])
-_TOP_P = (FIELDS["top_p"].schema["minimum"], FIELDS["top_p"].schema["maximum"])
-_PLAIN_KEYS = frozenset(
-    {"messages", "model", "max_completion_tokens", "max_tokens", "temperature", "top_p", "reasoning_effort", "stream"}
-)
+# Fields the fast path checks with the request contract's own predicates; a record with any other field (tools,
+# response_format, cross-field rules such as top_logprobs) or a null value takes the full check.
+_FAST_CHECKS = {
+    name: check for name, check in SIMPLE_CHECKS.items() if name not in ("stream", "stream_options", "top_logprobs")
+}
 
 
 def plainly_valid(record: object, model: str) -> str | None:
-    """Fast path for the common record shape (text messages, plain sampling fields): its recordId when
+    """Fast path for the common record shapes (tools-free text turns, simple fields): its recordId when
     `check_record` would find no problem, else None and the caller runs the full check. Property-tested
-    against `parse_chat_request` (a null field counts as absent, as there)."""
+    against `check_record`."""
     if type(record) is not dict:
         return None
     record_id = record.get("recordId")
     model_input = record.get("modelInput")
-    if (
-        type(record_id) is not str
-        or type(model_input) is not dict
-        or not model_input.keys() <= _PLAIN_KEYS
-        or not RECORD_ID_PATTERN.fullmatch(record_id)
-    ):
+    if type(record_id) is not str or type(model_input) is not dict or not RECORD_ID_PATTERN.fullmatch(record_id):
         return None
-    get = model_input.get
-    stream = get("stream")
-    requested = get("model")
-    if (
-        _simple_messages(get("messages"))
-        and (requested is None or requested == model)
-        and (stream is None or stream is False)
-        and _positive_int(get("max_completion_tokens"))
-        and _positive_int(get("max_tokens"))
-        and _between(get("temperature"), *_TEMPERATURE)
-        and _between(get("top_p"), *_TOP_P)
-        and get("reasoning_effort") in _EFFORTS
-    ):
-        return record_id
-    return None
+    for name, value in model_input.items():
+        if name == "messages":
+            if not _simple_messages(value):
+                return None
+        elif name == "model":
+            if value != model:
+                return None
+        elif name == "stream":
+            if value is not False:
+                return None
+        else:
+            check = _FAST_CHECKS.get(name)
+            if check is None or not check(value):
+                return None
+    return record_id if "messages" in model_input else None
 
 
 def validate_lines(

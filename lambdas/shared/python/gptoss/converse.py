@@ -44,6 +44,7 @@ from collections.abc import Sequence
 from typing import Any
 
 from gptoss import completion as build
+from gptoss import json_limits
 from gptoss.chat_request import ROLES
 from gptoss.errors import from_bedrock_error, invalid_request
 from gptoss.guardrail import INTERVENED, NONE, GuardrailConfig, guardrail_field
@@ -135,7 +136,7 @@ def _tool_input(arguments: str, param: str) -> Any:
     if not arguments.strip():
         return {}
     try:
-        return json.loads(arguments)
+        return json_limits.loads(arguments)
     except ValueError as error:
         raise invalid_request(f"Tool call arguments are not valid JSON: {error.msg}.", param=param) from None
 

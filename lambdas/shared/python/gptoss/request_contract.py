@@ -1,7 +1,8 @@
 """The request contract: every top-level field of an OpenAI chat completion body this gateway accepts, defined once.
 
-Real InvokeModel deserialises a gpt-oss body strictly: a field outside `BEDROCK_INVOKE_FIELDS` is a Bedrock 400
-after a network round trip (facts sheet §8). This table decides, before any AWS call, what each field may hold
+Real InvokeModel deserialises a gpt-oss body strictly: a top-level field outside its list is a Bedrock 400 after a
+network round trip (facts sheet §8; the table has exactly the fields of that list, a unit test checks it against
+Bedrock's recorded error message). This table decides, before any AWS call, what each field may hold
 (`schema`, a JSON Schema fragment) and what each backend does with it (`invoke`, `converse`). The same table drives:
 
 - the chat validator (`gptoss.chat_request`): an unknown field is a 400 "Unrecognized request argument supplied";
@@ -20,22 +21,16 @@ accepted value is the default (`n: 1`, `store: false`, `logit_bias: {}`, ...) is
 from __future__ import annotations
 
 import math
+from collections.abc import Callable
 from dataclasses import dataclass
 from enum import Enum
 from typing import Any
 
 from gptoss.errors import GatewayError, invalid_request
+from gptoss.trust import refuse_reserved_keys
 
 Json = dict[str, Any]
 
-# The top-level fields real InvokeModel accepts for gpt-oss, in Bedrock's own order (facts sheet §8).
-BEDROCK_INVOKE_FIELDS: tuple[str, ...] = (
-    "messages", "model", "store", "reasoning_effort", "metadata", "frequency_penalty", "logit_bias", "logprobs",
-    "top_logprobs", "max_tokens", "max_completion_tokens", "n", "modalities", "prediction", "audio",
-    "presence_penalty", "response_format", "seed", "service_tier", "stop", "stream", "stream_options", "temperature",
-    "top_p", "tools", "tool_choice", "parallel_tool_calls", "user", "function_call", "functions",
-)  # fmt: skip
-BEDROCK_PREFIX = "amazon-bedrock-"
 MAX_STOP_SEQUENCES = 4
 MAX_METADATA_PAIRS = 16
 
@@ -202,7 +197,9 @@ def invoke_fields() -> frozenset[str]:
 
 
 def check_top_level(request: Json) -> None:
-    """Refuse unknown and refused fields, then check every simple field against its schema (a 400 naming it)."""
+    """Refuse Bedrock's own controls (`gptoss.trust`), unknown and refused fields, then check every simple field
+    against its schema (a 400 naming it)."""
+    refuse_reserved_keys(request)
     for name in request:
         field = FIELDS.get(name)
         if field is None:
@@ -210,16 +207,13 @@ def check_top_level(request: Json) -> None:
         if not field.accepted:
             raise invalid_request(f"'{name}' is not supported: {field.note}.", param=name)
     for name, value in request.items():
-        field = FIELDS[name]
-        if not field.structured and not _matches(value, field.schema):
+        check = SIMPLE_CHECKS.get(name)
+        if check is not None and not check(value):
             raise invalid_request(f"'{name}' must be {describe(name)}.", param=name)
 
 
 def _unknown(name: str) -> GatewayError:
-    message = f"Unrecognized request argument supplied: {name}"
-    if name.startswith(BEDROCK_PREFIX):
-        message += " (the gateway applies its configured guardrail and Bedrock settings; callers cannot set them)"
-    return invalid_request(message + ".", param=name)
+    return invalid_request(f"Unrecognized request argument supplied: {name}.", param=name)
 
 
 def describe(name: str) -> str:
@@ -245,57 +239,65 @@ def _describe(schema: Json) -> str:
     return {"boolean": "a boolean", "string": "a string", "object": "an object"}.get(kind, "valid")
 
 
-_TYPES: dict[str, Any] = {
-    "boolean": lambda v: isinstance(v, bool),
-    "string": lambda v: isinstance(v, str),
-    "integer": lambda v: isinstance(v, int) and not isinstance(v, bool),
-    "number": lambda v: isinstance(v, int | float) and not isinstance(v, bool) and math.isfinite(v),
-    "object": lambda v: isinstance(v, dict),
-    "array": lambda v: isinstance(v, list),
-}
+Check = Callable[[object], bool]
 
 
-def _matches(value: object, schema: Json) -> bool:
-    """`value` against the subset of JSON Schema this table uses (type, const, enum, bounds, items, properties)."""
+def compile_schema(schema: Json) -> Check:
+    """A fast predicate for the subset of JSON Schema this table uses (oneOf, const, enum, type with bounds, items,
+    properties/additionalProperties/propertyNames/maxProperties). Values are JSON-decoded, so exact types are
+    compared (a boolean is never a number)."""
     if "oneOf" in schema:
-        return sum(_matches(value, option) for option in schema["oneOf"]) == 1
-    if "const" in schema and not (value == schema["const"] and type(value) is type(schema["const"])):
-        return False
-    if "enum" in schema and not (isinstance(value, str) and value in schema["enum"]):
-        return False
+        options = [compile_schema(option) for option in schema["oneOf"]]
+        return lambda value: sum(check(value) for check in options) == 1
+    if "const" in schema:
+        constant = schema["const"]
+        return lambda value: type(value) is type(constant) and value == constant
+    if "enum" in schema:
+        allowed = frozenset(schema["enum"])
+        return lambda value: type(value) is str and value in allowed
     kind = schema.get("type")
-    if kind is not None and not _TYPES[kind](value):
-        return False
-    if _TYPES["number"](value) and not schema.get("minimum", -math.inf) <= value <= schema.get("maximum", math.inf):
-        return False
-    if isinstance(value, str) and not schema.get("minLength", 0) <= len(value) <= schema.get("maxLength", math.inf):
-        return False
-    if isinstance(value, list):
-        if not schema.get("minItems", 0) <= len(value) <= schema.get("maxItems", math.inf):
-            return False
-        items = schema.get("items")
-        if items is not None and not all(_matches(item, items) for item in value):
-            return False
-    if isinstance(value, dict):
-        return _object_matches(value, schema)
-    return True
+    if kind in ("number", "integer"):
+        low, high = schema.get("minimum", -math.inf), schema.get("maximum", math.inf)
+        types = (int,) if kind == "integer" else (int, float)
+        return lambda value: type(value) in types and low <= value <= high and math.isfinite(value)
+    if kind == "boolean":
+        return lambda value: type(value) is bool
+    if kind == "string":
+        shortest, longest = schema.get("minLength", 0), schema.get("maxLength", math.inf)
+        return lambda value: type(value) is str and shortest <= len(value) <= longest
+    if kind == "array":
+        fewest, most = schema.get("minItems", 0), schema.get("maxItems", math.inf)
+        item = compile_schema(schema.get("items", {}))
+        return lambda value: type(value) is list and fewest <= len(value) <= most and all(map(item, value))
+    if kind == "object":
+        return _compile_object(schema)
+    return lambda value: True
 
 
-def _object_matches(value: Json, schema: Json) -> bool:
-    if len(value) > schema.get("maxProperties", math.inf):
-        return False
-    names = schema.get("propertyNames")
-    if names is not None and not all(_matches(name, {"type": "string", **names}) for name in value):
-        return False
-    properties = schema.get("properties", {})
+def _compile_object(schema: Json) -> Check:
+    most = schema.get("maxProperties", math.inf)
+    name_check = compile_schema({"type": "string", **schema.get("propertyNames", {})})
+    properties = {name: compile_schema(item) for name, item in schema.get("properties", {}).items()}
     extra = schema.get("additionalProperties", True)
-    for name, item in value.items():
-        if name in properties:
-            if not _matches(item, properties[name]):
-                return False
-        elif extra is False or (isinstance(extra, dict) and not _matches(item, extra)):
+    extra_check = compile_schema(extra) if isinstance(extra, dict) else (lambda value: extra)
+
+    def check(value: object) -> bool:
+        if type(value) is not dict or len(value) > most:
             return False
-    return True
+        for name, item in value.items():
+            if not name_check(name):
+                return False
+            if not (properties[name](item) if name in properties else extra_check(item)):
+                return False
+        return True
+
+    return check
+
+
+# The schema check of every accepted field the chat validator does not check structurally.
+SIMPLE_CHECKS: dict[str, Check] = {
+    name: compile_schema(field.schema) for name, field in FIELDS.items() if field.accepted and not field.structured
+}
 
 
 def openapi_request_schema() -> Json:
