@@ -69,9 +69,9 @@ def _rss_mb(pid: int) -> float:
 class KeepAlive:
     """One persistent HTTP/1.1 connection to a gateway app: POST a JSON body, read all or up to the first chunk."""
 
-    def __init__(self, port: int) -> None:
+    def __init__(self, port: int, headers: dict[str, str] | None = None) -> None:
         self._connection = http.client.HTTPConnection("127.0.0.1", port, timeout=30)
-        self._headers = {"content-type": "application/json", "authorization": "Bearer bench"}
+        self._headers = {"content-type": "application/json", "authorization": "Bearer bench", **(headers or {})}
 
     def post(self, path: str, body: bytes) -> None:
         self._connection.request("POST", path, body, self._headers)
@@ -185,8 +185,9 @@ def _figure(label: str, direct: Callable[[], float], gateway: Callable[[], float
     _report(label, direct_ms, gateway_ms, log.take(key)[-REQUESTS:])
 
 
-def main() -> None:
-    env = {
+def bench_environment() -> dict[str, str]:
+    """The environment of the emulator and app processes: fake credentials, the bench model, the repo's paths."""
+    return {
         **os.environ,
         "PYTHONPATH": PYTHONPATH,
         "AWS_ACCESS_KEY_ID": "bench",
@@ -196,6 +197,10 @@ def main() -> None:
         "ENABLED_MODELS": MODEL,
         "POWERTOOLS_METRICS_NAMESPACE": "GptOssBench",
     }
+
+
+def main() -> None:
+    env = bench_environment()
     emulator_port, chat_port, converse_port = free_port(), free_port(), free_port()
     with ExitStack() as stack:
         stack.enter_context(

@@ -255,6 +255,13 @@ class BatchConfig:
 
 
 @dataclass(frozen=True)
+class ResponsesConfig:
+    """Stored Responses (the Responses API's `store`): kept this long after they were created."""
+
+    ttl_days: int = field(default=30, metadata=_bounds(1, 3650))
+
+
+@dataclass(frozen=True)
 class GatewayConfig:
     models: ModelsConfig = ModelsConfig()
     guardrail: GuardrailConfig = GuardrailConfig()
@@ -263,6 +270,7 @@ class GatewayConfig:
     layers: LayersConfig = LayersConfig()
     observability: ObservabilityConfig = ObservabilityConfig()
     batch: BatchConfig = BatchConfig()
+    responses: ResponsesConfig = ResponsesConfig()
     regions: tuple[str, ...] = field(default=GPT_OSS_REGIONS, metadata={"pattern": r"^[a-z]{2}(-[a-z]+)+-\d$"})
     removal_policy: str = field(default="retain", metadata=_choices("retain", "destroy"))
 

@@ -21,19 +21,36 @@ from infra.functions import (
 )
 from infra.guardrail import Guardrail
 from infra.observability import Observability
+from infra.responses import ResponseStore
 from infra.storage import Storage
 
+
+def _responses_routes(prefix: str) -> tuple[tuple[str, str], ...]:
+    """The Responses API under an OpenAI base_url: create, retrieve, delete, list input items."""
+    one = f"{prefix}/responses/{{response_id}}"
+    return ((f"{prefix}/responses", "POST"), (one, "GET"), (one, "DELETE"), (f"{one}/input_items", "GET"))
+
+
 # (function name = its directory under lambdas/, routes as (path, method)). Each OpenAI base_url (<stage>/v1 and
-# <stage>/converse/v1) serves chat completions and the models list. "{model+}" is greedy: model aliases such as
-# "openai/gpt-oss-20b" contain a slash.
+# <stage>/converse/v1) serves chat completions, the Responses API and the models list. "{model+}" is greedy: model
+# aliases such as "openai/gpt-oss-20b" contain a slash.
 API_FUNCTIONS: tuple[tuple[str, tuple[tuple[str, str], ...]], ...] = (
-    ("chat", (("/v1/chat/completions", "POST"), ("/v1/models", "GET"), ("/v1/models/{model+}", "GET"))),
+    (
+        "chat",
+        (
+            ("/v1/chat/completions", "POST"),
+            ("/v1/models", "GET"),
+            ("/v1/models/{model+}", "GET"),
+            *_responses_routes("/v1"),
+        ),
+    ),
     (
         "converse",
         (
             ("/converse/v1/chat/completions", "POST"),
             ("/converse/v1/models", "GET"),
             ("/converse/v1/models/{model+}", "GET"),
+            *_responses_routes("/converse/v1"),
             ("/model/{modelId}/converse", "POST"),
         ),
     ),
@@ -51,6 +68,7 @@ class GptOssGateway(Construct):
         self.config = config
         self._require_supported_region()
         self.storage = Storage(self, "Storage", config=config)
+        self.responses = ResponseStore(self, "Responses", config=config)
         self.guardrail = Guardrail(self, "Guardrail", config=config.guardrail) if config.guardrail.enabled else None
         self.layers = GatewayLayers(self, "Layers", config=config)
         self.authorizer = GatewayFunction(
@@ -106,7 +124,11 @@ class GptOssGateway(Construct):
             handler="run.sh",
             memory_mb=settings.memory_mb,
             timeout_seconds=settings.timeout_seconds,
-            environment={**web_adapter_environment(), **self._api_environment(settings.timeout_seconds)},
+            environment={
+                **web_adapter_environment(),
+                **self._api_environment(settings.timeout_seconds),
+                **self.responses.environment(),
+            },
             layers=self.layers.in_order(web_adapter=True),
             config=self.config,
             description=f"gpt-oss gateway: {name} API (ASGI app under the Lambda Web Adapter)",
@@ -137,6 +159,7 @@ class GptOssGateway(Construct):
                     resources=[self.guardrail.guardrail_arn],
                 )
             )
+        self.responses.grant_store(function.role)
         for path, method in routes:
             self.api.add_route(path, method, function.function, stream=True)
         return function

@@ -3,7 +3,8 @@
 Backend: AWS_ENDPOINT_URL_BEDROCK_RUNTIME when set; else real Bedrock when AWS credentials are configured; else the
 built-in Bedrock emulator. HOST and PORT choose the address; LOCAL_API_KEY, when set, is the only accepted bearer key.
 The Files and Batches routes keep their objects in a local store and run batch jobs on the emulator's batch control
-plane (`local.batch`), whatever the chat backend.
+plane (`local.batch`), whatever the chat backend. Stored Responses live in an in-process DynamoDB (moto) for as long
+as the server runs.
 """
 
 from __future__ import annotations
@@ -18,6 +19,7 @@ from gptoss.models import KNOWN_MODELS
 
 from local.batch import LocalBatch
 from local.emulator.server import EmulatorServer
+from local.response_table import DEFAULT_TABLE, LocalResponseTable
 from local.server import LocalServer, create_app
 
 EMULATOR_BANNER = """
@@ -41,6 +43,7 @@ def choose_backend() -> str:
 def main() -> int:
     os.environ.setdefault("ENABLED_MODELS", ",".join(KNOWN_MODELS))
     os.environ.setdefault("POWERTOOLS_METRICS_DISABLED", "true")
+    os.environ.setdefault("RESPONSES_TABLE", DEFAULT_TABLE)
     try:
         settings = Settings.from_env()
         port = int(os.environ.get("PORT", "8000"))
@@ -62,11 +65,13 @@ def main() -> int:
         if not (os.environ.get("AWS_REGION") or os.environ.get("AWS_DEFAULT_REGION")):
             os.environ["AWS_DEFAULT_REGION"] = "us-east-1"
         batch = stack.enter_context(LocalBatch(emulator.url))
+        table = stack.enter_context(LocalResponseTable(settings.responses_table or DEFAULT_TABLE))
         app = create_app(
             settings=settings,
             endpoint_url=endpoint_url,
             api_key=os.environ.get("LOCAL_API_KEY") or None,
             batch=batch.app(),
+            store_endpoint_url=table.url,
         )
         server = LocalServer(app, host=host, port=port)
         target = {

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hashlib
 import hmac
 import importlib
 import json
@@ -41,6 +42,32 @@ def _function_module(directory: str, name: str) -> ModuleType:
     return importlib.import_module(name)
 
 
+def local_api_key_id(authorization: bytes) -> str | None:
+    """The stand-in for API Gateway's API key id locally: a hash of the bearer value (each value its own owner)."""
+    scheme, _, key = authorization.decode("latin-1").strip().partition(" ")
+    if scheme.lower() != "bearer" or not key.strip():
+        return None
+    return "local-" + hashlib.sha256(key.strip().encode()).hexdigest()[:20]
+
+
+class RequestContext:
+    """ASGI middleware doing locally what API Gateway and the Lambda Web Adapter do deployed: the
+    `x-amzn-request-context` header is replaced (never taken from the client) by one whose `identity.apiKeyId`
+    names the caller's key."""
+
+    def __init__(self, app: ASGIApp) -> None:
+        self.app = app
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] == "http":
+            headers = [(name, value) for name, value in scope["headers"] if name != b"x-amzn-request-context"]
+            key_id = local_api_key_id(dict(scope["headers"]).get(b"authorization", b""))
+            context = {"identity": {"apiKeyId": key_id}}
+            headers.append((b"x-amzn-request-context", json.dumps(context).encode()))
+            scope = {**scope, "headers": headers}
+        await self.app(scope, receive, send)
+
+
 class BearerKey:
     """ASGI middleware: 401 OpenAI error object unless `Authorization: Bearer <key>` matches."""
 
@@ -65,11 +92,14 @@ def create_app(
     endpoint_url: str | None = None,
     api_key: str | None = None,
     batch: Starlette | None = None,
+    store_endpoint_url: str | None = None,
 ) -> ASGIApp:
     """One app serving every route of the chat and converse functions (each keeps its own Bedrock client), and of
-    the batch API function when `batch` (its app, see `local.batch`) is given."""
-    chat = _function_module("chat", "chat_api").create_app(settings=settings, endpoint_url=endpoint_url)
-    converse = _function_module("converse", "converse_api").create_app(settings=settings, endpoint_url=endpoint_url)
+    the batch API function when `batch` (its app, see `local.batch`) is given; `store_endpoint_url` is the DynamoDB
+    endpoint holding the Responses table (see local.response_table)."""
+    endpoints = {"endpoint_url": endpoint_url, "store_endpoint_url": store_endpoint_url}
+    chat = _function_module("chat", "chat_api").create_app(settings=settings, **endpoints)
+    converse = _function_module("converse", "converse_api").create_app(settings=settings, **endpoints)
     routes: list[BaseRoute] = list(chat.router.routes)
     for other in (converse, batch):
         if other is not None:
@@ -82,6 +112,7 @@ def create_app(
         yield
 
     app: ASGIApp = Starlette(routes=routes, exception_handlers=chat.exception_handlers, lifespan=lifespan)
+    app = RequestContext(app)
     return BearerKey(app, api_key) if api_key else app
 
 

@@ -1,20 +1,23 @@
 """The converse function: OpenAI Chat Completions over Bedrock Converse, and native Converse passthrough.
 
 Routes: POST /converse/v1/chat/completions, GET /converse/v1/models[/{model}] (for SDKs whose base_url is
-/converse/v1), POST /model/{modelId}/converse, GET /healthz.
+/converse/v1), the Responses API under /converse/v1/responses, POST /model/{modelId}/converse, GET /healthz.
 """
 
 from __future__ import annotations
 
 import time
+from typing import Any
 
 from botocore.client import BaseClient
+from gateway.backend import ChatStream
 from gateway.bedrock import EventStream, call
-from gateway.endpoint import sse_body, translated
-from gateway.http import json_response, read_json, sse_response
+from gateway.http import json_response, read_json
 from gateway.observability import RequestRecord
+from gateway.responses_api import responses_routes
 from gateway.routes import (
-    completion_response,
+    ChatCall,
+    answer_chat,
     create_api_app,
     model_routes,
     read_chat_call,
@@ -45,28 +48,27 @@ class ConverseApi:
         self.runtime = runtime
 
     async def completions(self, request: Request, record: RequestRecord) -> Response:
-        chat = await read_chat_call(request, record, self.runtime)
+        return await answer_chat(record, await read_chat_call(request, record, self.runtime), self, self.runtime)
+
+    async def complete(self, chat: ChatCall) -> dict[str, Any]:
         kwargs = to_converse_request(chat.request, chat.model_id, self.runtime.settings.guardrail)
-        bedrock = self.runtime.bedrock
-        cid, created = completion_id(), int(time.time())
-        if chat.stream:
-            events = await EventStream.open(bedrock.converse_stream, "stream", **kwargs)
-            translator = ConverseStreamTranslator(
-                model=chat.model_id,
-                completion_id=cid,
-                created=created,
-                include_usage=chat.include_usage,
-                stop=chat.stop,
-                guardrail=self.runtime.settings.guardrail is not None,
-            )
-            chunks = translated(events, translator, lambda event: event)
-            body = sse_body(record, chunks, close=events.close, usage=lambda: translator.usage)
-            return sse_response(body)
-        response = await call(bedrock.converse, **kwargs)
-        completion = from_converse_response(
-            response, model=chat.model_id, completion_id=cid, created=created, stop=chat.stop
+        response = await call(self.runtime.bedrock.converse, **kwargs)
+        return from_converse_response(
+            response, model=chat.model_id, completion_id=completion_id(), created=_now(), stop=chat.stop
         )
-        return completion_response(record, completion, self.runtime)
+
+    async def open_stream(self, chat: ChatCall) -> ChatStream:
+        kwargs = to_converse_request(chat.request, chat.model_id, self.runtime.settings.guardrail)
+        events = await EventStream.open(self.runtime.bedrock.converse_stream, "stream", **kwargs)
+        translator = ConverseStreamTranslator(
+            model=chat.model_id,
+            completion_id=completion_id(),
+            created=_now(),
+            include_usage=chat.include_usage,
+            stop=chat.stop,
+            guardrail=self.runtime.settings.guardrail is not None,
+        )
+        return ChatStream(events, translator, _event)
 
     async def native(self, request: Request, record: RequestRecord) -> Response:
         settings = self.runtime.settings
@@ -89,15 +91,31 @@ class ConverseApi:
         return verdict_response(record, response, INTERVENED if intervened else NONE)
 
 
+def _now() -> int:
+    return int(time.time())
+
+
+def _event(event: dict[str, Any]) -> dict[str, Any]:
+    """ConverseStream events go to the translator as boto3 yields them."""
+    return event
+
+
 def create_app(
-    *, settings: Settings | None = None, bedrock: BaseClient | None = None, endpoint_url: str | None = None
+    *,
+    settings: Settings | None = None,
+    bedrock: BaseClient | None = None,
+    endpoint_url: str | None = None,
+    store_endpoint_url: str | None = None,
 ) -> Starlette:
     """The converse ASGI app; settings and the Bedrock client come from the environment unless given."""
-    runtime = Runtime("converse", settings=settings, bedrock=bedrock, endpoint_url=endpoint_url)
+    runtime = Runtime(
+        "converse", settings=settings, bedrock=bedrock, endpoint_url=endpoint_url, store_endpoint_url=store_endpoint_url
+    )
     api = ConverseApi(runtime)
     routes = [
         Route(ROUTE, recorded(runtime, ROUTE, api.completions), methods=["POST"]),
         *model_routes("/converse/v1", runtime),
+        *responses_routes("/converse/v1", runtime, api),
         Route("/model/{model_id:path}/converse", recorded(runtime, NATIVE_ROUTE, api.native), methods=["POST"]),
     ]
     return create_api_app(runtime, routes)

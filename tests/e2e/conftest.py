@@ -1,4 +1,5 @@
-"""The local server (`make local`'s app) started in-process over real HTTP, backed by the Bedrock emulator."""
+"""The local server (`make local`'s app) started in-process over real HTTP, backed by the Bedrock emulator, with
+stored Responses in `make local`'s in-process DynamoDB."""
 
 from __future__ import annotations
 
@@ -10,10 +11,11 @@ from gateway.settings import Settings
 from gptoss.models import KNOWN_MODELS
 
 from local.emulator.server import EmulatorServer
+from local.response_table import DEFAULT_TABLE, LocalResponseTable
 from local.server import LocalServer, create_app
 from tests.functions.api_helpers import GUARDRAIL, fake_credentials
 
-SETTINGS = Settings(enabled_models=KNOWN_MODELS, guardrail=GUARDRAIL)
+SETTINGS = Settings(enabled_models=KNOWN_MODELS, guardrail=GUARDRAIL, responses_table=DEFAULT_TABLE)
 
 
 @pytest.fixture(scope="session")
@@ -28,8 +30,10 @@ def gateway_url(emulator: EmulatorServer) -> Iterator[str]:
     # between tests (metrics are checked in tests/functions).
     with pytest.MonkeyPatch.context() as env, fake_credentials():
         env.setenv("POWERTOOLS_METRICS_DISABLED", "true")
-        with LocalServer(create_app(settings=SETTINGS, endpoint_url=emulator.url)) as server:
-            yield server.url
+        with LocalResponseTable(DEFAULT_TABLE) as table:
+            app = create_app(settings=SETTINGS, endpoint_url=emulator.url, store_endpoint_url=table.url)
+            with LocalServer(app) as server:
+                yield server.url
 
 
 @pytest.fixture(autouse=True)

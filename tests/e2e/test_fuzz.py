@@ -22,16 +22,24 @@ from schemathesis import GenerationMode
 
 from tests.api_contract import OPENAPI_PATH, assert_chunks, assert_schema, sse_events
 
-OPERATIONS = ["/v1/chat/completions", "/converse/v1/chat/completions", "/model/{modelId}/converse"]
-EXAMPLES_PER_CASE = 170  # x 3 operations x 2 modes = 1,020 requests
+OPERATIONS = [
+    "/v1/chat/completions",
+    "/converse/v1/chat/completions",
+    "/model/{modelId}/converse",
+    "/v1/responses",
+    "/converse/v1/responses",
+]
+EXAMPLES_PER_CASE = 102  # x 5 operations x 2 modes = 1,020 requests
 HOSTILE_SHAPES = ("unknown-member", "deep-nesting", "huge-string")
-HOSTILE_EXAMPLES = 60  # x 3 operations x 3 shapes = 540 requests
+HOSTILE_EXAMPLES = 60  # x 5 operations x 3 shapes = 900 requests
 MAX_REQUEST_BYTES = 1_048_576  # the local server's default body limit: huge strings land on both sides of it
 HUGE_STRING_SIZES = (65_536, 500_000, MAX_REQUEST_BYTES - 200, MAX_REQUEST_BYTES + 1, 3 * MAX_REQUEST_BYTES)
 RESPONSE_SCHEMA = {
     "/v1/chat/completions": "ChatCompletion",
     "/converse/v1/chat/completions": "ChatCompletion",
     "/model/{modelId}/converse": "ConverseResponse",
+    "/v1/responses": "ResponseObject",
+    "/converse/v1/responses": "ResponseObject",
 }
 
 
@@ -79,12 +87,25 @@ def check(path: str, response: Any) -> None:
         return
     assert status == 200, status
     content_type = response.headers.get("content-type") or [""]
+    if content_type[0].startswith("text/event-stream") and path.endswith("/responses"):
+        assert_responses_events(response.text)
+        return
     if content_type[0].startswith("text/event-stream"):
         events = sse_events(response.text)
         chunks = [event for event in events if not (isinstance(event, dict) and "error" in event)]
         assert_chunks(chunks)
         return
     assert_schema(RESPONSE_SCHEMA[path], response.json())
+
+
+def assert_responses_events(text: str) -> None:
+    """A Responses stream: `event: <type>` / `data: <event>` pairs numbered from 0, ending in a terminal event."""
+    events = sse_events(text)
+    assert events and all(isinstance(event, dict) for event in events), events[-3:]
+    assert [event["sequence_number"] for event in events] == list(range(len(events)))
+    assert events[-1]["type"] in ("response.completed", "response.incomplete", "response.failed"), events[-1]
+    for event in events:
+        assert f"event: {event['type']}\n" in text
 
 
 def generated(examples: int) -> hypothesis.settings:
@@ -124,6 +145,7 @@ def test_fuzz_post_routes_never_5xx_and_always_openai_errors(gateway_url: str) -
     # Given the documented API and a live local server
     schema = schemathesis.openapi.from_dict(bounded(yaml.safe_load(OPENAPI_PATH.read_text())))
     session = requests.Session()
+    session.headers["Authorization"] = "Bearer fuzz-key"  # stored responses belong to a key, as deployed
 
     def send(case: Any) -> Any:
         return case.call(base_url=gateway_url, session=session, timeout=10)
@@ -200,6 +222,7 @@ def fuzz_hostile(operation: Any, path: str, shape: str, gateway_url: str, figure
     """Send HOSTILE_EXAMPLES of the operation's valid requests (for an enabled model, so that they get past the model
     check), each made hostile as `shape` says, as raw JSON over HTTP."""
     session = requests.Session()
+    session.headers["Authorization"] = "Bearer fuzz-key"  # stored responses belong to a key, as deployed
 
     @generated(HOSTILE_EXAMPLES)
     @hypothesis.given(case=st.builds(with_enabled_model, operation.as_strategy(), st.just(True)), data=st.data())

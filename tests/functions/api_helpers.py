@@ -9,12 +9,14 @@ from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from typing import Any
 
+import boto3
 import pytest
 from botocore.client import BaseClient
 from botocore.response import StreamingBody
 from botocore.stub import Stubber
 from gateway.aws import client as aws_client
 from gateway.observability import logger
+from gateway.response_store import ATTRIBUTE_DEFINITIONS, KEY_SCHEMA
 from gateway.settings import Settings
 from gptoss.guardrail import GuardrailConfig
 from gptoss.models import GPT_OSS_20B, GPT_OSS_120B
@@ -151,3 +153,16 @@ def fake_credentials() -> Iterator[None]:
             patch.setenv(name, value)
         patch.delenv("AWS_PROFILE", raising=False)
         yield
+
+
+RESPONSES_TABLE = "gptoss-responses-test"
+
+
+def create_responses_table(table: str = RESPONSES_TABLE) -> None:
+    """The Responses table as the stack deploys it (same key schema), in the active moto mock."""
+    boto3.client("dynamodb").create_table(
+        TableName=table,
+        KeySchema=list(KEY_SCHEMA),
+        AttributeDefinitions=list(ATTRIBUTE_DEFINITIONS),
+        BillingMode="PAY_PER_REQUEST",
+    )

@@ -20,6 +20,16 @@ MODEL_ROUTES = {
     ("/converse/v1/models", "GET"): "converse",
     ("/converse/v1/models/{model+}", "GET"): "converse",
     ("/model/{modelId}/converse", "POST"): "converse",
+    **{
+        route: function
+        for prefix, function in (("/v1", "chat"), ("/converse/v1", "converse"))
+        for route in (
+            (f"{prefix}/responses", "POST"),
+            (f"{prefix}/responses/{{response_id}}", "GET"),
+            (f"{prefix}/responses/{{response_id}}", "DELETE"),
+            (f"{prefix}/responses/{{response_id}}/input_items", "GET"),
+        )
+    },
 }
 
 

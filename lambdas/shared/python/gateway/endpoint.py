@@ -66,8 +66,14 @@ async def sse_body(
     *,
     close: Callable[[], None],
     usage: Callable[[], dict[str, Any] | None],
+    encode: Callable[[dict[str, Any]], bytes] = sse_data,
+    error_events: Callable[[GatewayError], bytes] | None = None,
+    done: bytes = DONE,
 ) -> AsyncIterator[bytes]:
-    """SSE events for `chunks`, then `[DONE]`; the request is logged and measured (with `usage()`) at the end.
+    """SSE events for `chunks`, then `done` (`[DONE]`); the request is logged and measured (with `usage()`) at the end.
+
+    `encode` frames one chunk and `error_events` an error (default: the OpenAI error object); the Responses API
+    frames its own events and has no `[DONE]`.
 
     Whatever fails while the client is listening, the stream ends with an error event and `[DONE]`, never mid-way.
     Only cancellation (Starlette cancels the body when the client disconnects) ends it early, logged as 499.
@@ -76,6 +82,7 @@ async def sse_body(
     the execution environment may be frozen at once.
     """
     status = 200
+    on_error = error_events or _error_event
     try:
         try:
             async for chunk in chunks:
@@ -83,16 +90,17 @@ async def sse_body(
                 if isinstance(guardrail, dict):
                     record.guardrail_action = guardrail.get("action")
                 record.mark_first_chunk()
-                yield sse_data(chunk)
+                yield encode(chunk)
         except GatewayError as error:
             status = error.status
             record.record_error(error)
-            yield _error_event(error)
+            yield on_error(error)
         except Exception:
             status = 500
             logger.exception("stream failed", extra={"request_id": record.request_id})
-            yield _error_event(internal_error())
-        yield DONE
+            yield on_error(internal_error())
+        if done:
+            yield done
     except BaseException:
         status = CLIENT_CLOSED
         record.error = {"type": "client_closed", "code": None, "message": "the client went away mid-stream"}

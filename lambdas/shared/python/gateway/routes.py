@@ -16,8 +16,9 @@ from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import Route
 
-from gateway.endpoint import respond
-from gateway.http import EXCEPTION_HANDLERS, json_bytes, json_response, read_json
+from gateway.backend import Backend
+from gateway.endpoint import respond, sse_body
+from gateway.http import EXCEPTION_HANDLERS, json_bytes, json_response, read_json, sse_response
 from gateway.observability import RequestRecord, request_id
 from gateway.runtime import Runtime
 
@@ -61,13 +62,25 @@ class ChatCall:
 
 async def read_chat_call(request: Request, record: RequestRecord, runtime: Runtime) -> ChatCall:
     """Read, validate and resolve a chat request (400/404/413 as GatewayErrors); logs the prompt per LOG_PROMPTS."""
-    settings = runtime.settings
-    chat = parse_chat_request(await read_json(request, settings.max_request_bytes))
-    call = ChatCall(chat, resolve_model(chat["model"], settings.enabled_models))
+    return chat_call(parse_chat_request(await read_json(request, runtime.settings.max_request_bytes)), record, runtime)
+
+
+def chat_call(chat: dict[str, Any], record: RequestRecord, runtime: Runtime) -> ChatCall:
+    """A validated chat request bound to its enabled model (404 otherwise); logs the prompt per LOG_PROMPTS."""
+    call = ChatCall(chat, resolve_model(chat["model"], runtime.settings.enabled_models))
     record.model = call.model_id
     record.stream = call.stream
     record.log_payload("prompt", chat["messages"])
     return call
+
+
+async def answer_chat(record: RequestRecord, chat: ChatCall, backend: Backend, runtime: Runtime) -> Response:
+    """The chat completions answer from `backend`: SSE chunks when streamed, else one `chat.completion`."""
+    if chat.stream:
+        stream = await backend.open_stream(chat)
+        translator = stream.translator
+        return sse_response(sse_body(record, stream.chunks(), close=stream.close, usage=lambda: translator.usage))
+    return completion_response(record, await backend.complete(chat), runtime)
 
 
 def completion_response(record: RequestRecord, completion: dict[str, Any], runtime: Runtime) -> Response:

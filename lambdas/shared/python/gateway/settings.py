@@ -30,6 +30,8 @@ class Settings:
     connect_timeout: float = 5.0
     max_attempts: int = 2
     max_request_bytes: int = 1_048_576
+    responses_table: str | None = None  # the DynamoDB table of stored Responses; None: nothing can be stored
+    responses_ttl_days: int = 30
     # Native Converse members a caller may set only when the deployment allows them (`gptoss.trust.OPT_IN_MEMBERS`).
     caller_opt_ins: frozenset[str] = frozenset()
     # Seconds the proxy in front lets a response stay silent (API Gateway REST, Regional: 5 minutes).
@@ -46,6 +48,8 @@ class Settings:
             connect_timeout=_number(env, "BEDROCK_CONNECT_TIMEOUT_SECONDS", 5.0, float),
             max_attempts=int(_number(env, "BEDROCK_MAX_ATTEMPTS", 2, int)),
             max_request_bytes=int(_number(env, "MAX_REQUEST_BYTES", 1_048_576, int)),
+            responses_table=env.get("RESPONSES_TABLE", "").strip() or None,
+            responses_ttl_days=int(_number(env, "RESPONSES_TTL_DAYS", 30, int)),
             caller_opt_ins=frozenset(
                 member for member, variable in OPT_IN_VARIABLES.items() if _flag(env, variable, default=False)
             ),
