@@ -1,4 +1,5 @@
-"""CloudWatch dashboard and alarms for the gateway (API Gateway metrics, Lambda metrics, the functions' EMF metrics)."""
+"""CloudWatch dashboard and alarms for the gateway (API Gateway metrics, Lambda metrics, the functions' EMF metrics),
+and the SNS topic every alarm notifies when it fires and when it clears."""
 
 from __future__ import annotations
 
@@ -7,7 +8,12 @@ from collections.abc import Sequence
 import aws_cdk as cdk
 from aws_cdk import aws_apigateway as apigw
 from aws_cdk import aws_cloudwatch as cw
+from aws_cdk import aws_cloudwatch_actions as cw_actions
+from aws_cdk import aws_iam as iam
+from aws_cdk import aws_kms as kms
 from aws_cdk import aws_lambda as lambda_
+from aws_cdk import aws_sns as sns
+from aws_cdk import aws_sns_subscriptions as subscriptions
 from constructs import Construct
 
 from infra.config import GatewayConfig
@@ -33,6 +39,7 @@ class Observability(Construct):
         super().__init__(scope, construct_id)
         settings = config.observability
         self._namespace = settings.metrics_namespace
+        self.alarm_topic = self._alarm_topic(settings.alarm_email)
         requests = api.metric_count(period=FIVE_MINUTES, label="Requests")
         server_errors = api.metric_server_error(period=FIVE_MINUTES, label="5xx")
         client_errors = api.metric_client_error(period=FIVE_MINUTES, label="4xx (includes 401/403/429)")
@@ -113,6 +120,41 @@ class Observability(Construct):
             ),
         )
 
+    def _alarm_topic(self, email: str | None) -> sns.Topic:
+        """Encrypted, TLS-only topic. CloudWatch cannot publish to a topic under the AWS-managed SNS key, so the topic
+        has its own key, usable by CloudWatch alarms of this account only."""
+        key = kms.Key(
+            self,
+            "AlarmTopicKey",
+            description="gpt-oss gateway: encrypts the alarm topic",
+            enable_key_rotation=True,
+        )
+        stack = cdk.Stack.of(self)
+        key.add_to_resource_policy(
+            iam.PolicyStatement(
+                sid="CloudWatchAlarmsPublish",
+                principals=[iam.ServicePrincipal("cloudwatch.amazonaws.com")],
+                actions=["kms:Decrypt", "kms:GenerateDataKey*"],
+                resources=["*"],  # in a key policy, "*" is this key
+                conditions={
+                    "StringEquals": {"aws:SourceAccount": stack.account},
+                    "ArnLike": {
+                        "aws:SourceArn": f"arn:{stack.partition}:cloudwatch:{stack.region}:{stack.account}:alarm:*"
+                    },
+                },
+            )
+        )
+        topic = sns.Topic(
+            self,
+            "AlarmTopic",
+            display_name="gpt-oss gateway alarms",
+            master_key=key,
+            enforce_ssl=True,
+        )
+        if email:
+            topic.add_subscription(subscriptions.EmailSubscription(email))
+        return topic
+
     @property
     def dashboard_url(self) -> str:
         return (
@@ -129,8 +171,9 @@ class Observability(Construct):
         threshold: float,
         comparison: cw.ComparisonOperator = cw.ComparisonOperator.GREATER_THAN_OR_EQUAL_TO_THRESHOLD,
     ) -> cw.Alarm:
-        """An alarm on one 5-minute period; no data (no traffic) is not a breach."""
-        return cw.Alarm(
+        """An alarm on one 5-minute period; no data (no traffic) is not a breach. It notifies the alarm topic when it
+        fires and when it clears."""
+        alarm = cw.Alarm(
             self,
             construct_id,
             alarm_description=description,
@@ -140,6 +183,10 @@ class Observability(Construct):
             comparison_operator=comparison,
             treat_missing_data=cw.TreatMissingData.NOT_BREACHING,
         )
+        action = cw_actions.SnsAction(self.alarm_topic)
+        alarm.add_alarm_action(action)
+        alarm.add_ok_action(action)
+        return alarm
 
     def _search(self, metric_name: str, statistic: str) -> cw.MathExpression:
         """Every series of an EMF metric (one per model/route), whatever dimensions the functions add."""

@@ -219,6 +219,10 @@ class GptOssGatewayStack(cdk.Stack):
             ),
             "BucketName": (self.gateway.storage.bucket.bucket_name, "Batch bucket: upload input/<model>/<name>.jsonl"),
             "DashboardUrl": (self.gateway.observability.dashboard_url, "CloudWatch dashboard"),
+            "AlarmTopicArn": (
+                self.gateway.observability.alarm_topic.topic_arn,
+                "SNS topic every alarm notifies (fired and cleared): subscribe your on-call channel to it",
+            ),
         }
         if self.gateway.guardrail is not None:
             outputs["GuardrailId"] = (self.gateway.guardrail.guardrail_id, "Bedrock guardrail id")

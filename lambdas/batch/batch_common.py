@@ -71,6 +71,9 @@ class BatchSettings:
     job_timeout_hours: int = 24
     poll_seconds: int = 60
     max_poll_seconds: int = 900
+    # The "run ended" event (source and detail-type as the state machine's Notify step publishes it).
+    event_source: str = ""
+    event_detail_type: str = ""
 
     @classmethod
     def from_env(cls, env: Mapping[str, str] | None = None) -> BatchSettings:
@@ -95,6 +98,8 @@ class BatchSettings:
             job_timeout_hours=_int(env, "BATCH_TIMEOUT_HOURS", 24),
             poll_seconds=_int(env, "BATCH_POLL_SECONDS", 60, minimum=0),
             max_poll_seconds=_int(env, "BATCH_MAX_POLL_SECONDS", 900, minimum=0),
+            event_source=env.get("BATCH_EVENT_SOURCE", ""),
+            event_detail_type=env.get("BATCH_EVENT_DETAIL_TYPE", ""),
         )
 
 

@@ -8,7 +8,7 @@ from contextlib import contextmanager
 from datetime import UTC, datetime
 from typing import Any
 
-from batch_common import RETRYABLE_CODES, TransientError
+from batch_common import RETRYABLE_CODES, BatchSettings, BatchSettingsError, TransientError
 from botocore.client import BaseClient
 from botocore.exceptions import ClientError
 from gptoss.batch_layout import errors_key, s3_uri, status_key
@@ -116,6 +116,17 @@ def stop_job(bedrock: BaseClient, job_arn: str) -> bool:
             return False
         raise
     return True
+
+
+def publish_run_ended(events: BaseClient, settings: BatchSettings, outcome: dict[str, Any]) -> None:
+    """Put the "run ended" event on the default bus, as the state machine's Notify step does (same source,
+    detail-type and detail); a throttled or failed entry is a TransientError, so the caller retries."""
+    if not settings.event_source or not settings.event_detail_type:
+        raise BatchSettingsError("BATCH_EVENT_SOURCE and BATCH_EVENT_DETAIL_TYPE must be set to publish run events")
+    entry = {"Source": settings.event_source, "DetailType": settings.event_detail_type, "Detail": json.dumps(outcome)}
+    answer = events.put_events(Entries=[entry])
+    if answer.get("FailedEntryCount"):
+        raise TransientError(f"PutEvents refused the run event: {answer['Entries'][0].get('ErrorCode')}")
 
 
 def update_status(s3: BaseClient, bucket: str, name: str, change: dict[str, Any]) -> None:

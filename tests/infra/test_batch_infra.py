@@ -83,12 +83,13 @@ def test_the_state_machine_is_standard_traced_logged_and_has_a_timeout(synth: Sy
     assert props["LoggingConfiguration"]["IncludeExecutionData"] is False
     timeout = definition(synth)["TimeoutSeconds"]
     assert timeout == (synth.config.batch.job_timeout_hours + 36) * 3600
-    # And a timed-out or aborted execution is routed to the error report
+    # And an execution that timed out, was aborted or failed unreported is routed to the error report
     rules = [r["Properties"] for r in synth.of_type("AWS::Events::Rule").values()]
-    [stopped] = [r for r in rules if r["EventPattern"].get("source") == ["aws.states"]]
-    assert stopped["EventPattern"]["detail"]["status"] == ["TIMED_OUT", "ABORTED"]
+    watching = [r for r in rules if r["EventPattern"].get("source") == ["aws.states"]]
+    statuses = sorted(status for rule in watching for status in rule["EventPattern"]["detail"]["status"])
+    assert statuses == ["ABORTED", "FAILED", "TIMED_OUT"]
     report_id, _ = functions_by_name(synth.resources)["batch-report"]
-    assert stopped["Targets"][0]["Arn"] == {"Fn::GetAtt": [report_id, "Arn"]}
+    assert all(rule["Targets"][0]["Arn"] == {"Fn::GetAtt": [report_id, "Arn"]} for rule in watching)
 
 
 def test_bedrock_batch_role_is_trusted_only_for_this_accounts_jobs_and_reads_staged_input_writes_output(

@@ -151,40 +151,6 @@ def test_stage_traces_and_writes_json_access_logs_without_bodies(synth: Synth) -
     assert props["MethodSettings"][0]["DataTraceEnabled"] is False
 
 
-@pytest.mark.parametrize(
-    ("response_type", "status", "error_type"),
-    [
-        ("UNAUTHORIZED", "401", "invalid_request_error"),
-        ("ACCESS_DENIED", "403", "permission_error"),
-        ("INVALID_API_KEY", "403", "invalid_request_error"),
-        ("THROTTLED", "429", "rate_limit_error"),
-        ("QUOTA_EXCEEDED", "429", "insufficient_quota"),
-        ("REQUEST_TOO_LARGE", "413", "invalid_request_error"),
-        ("INTEGRATION_TIMEOUT", "504", "api_error"),
-        ("DEFAULT_4XX", None, "invalid_request_error"),
-        ("DEFAULT_5XX", None, "api_error"),
-    ],
-)
-def test_gateway_errors_reach_the_client_as_openai_error_objects(
-    synth: Synth, response_type: str, status: str | None, error_type: str
-) -> None:
-    # Given the gateway response for an error API Gateway raises itself
-    responses = {
-        r["Properties"]["ResponseType"]: r["Properties"]
-        for r in synth.of_type("AWS::ApiGateway::GatewayResponse").values()
-    }
-    props = responses[response_type]
-    # Then its status is the one the OpenAI SDK maps to the right exception, and its body an OpenAI error object
-    assert props.get("StatusCode") == status
-    body = props["ResponseTemplates"]["application/json"].replace("$context.error.messageString", '"gateway message"')
-    error = json.loads(body)["error"]
-    assert set(error) == {"message", "type", "param", "code"}
-    assert error["type"] == error_type
-    assert error["message"]
-    if status == "429":
-        assert props["ResponseParameters"]["gatewayresponse.header.Retry-After"] == "'1'"
-
-
 def test_model_functions_run_python313_arm64_under_the_web_adapter_with_the_contract_environment(
     synth: Synth,
 ) -> None:
