@@ -21,6 +21,9 @@ from infra.config import GatewayConfig
 FIVE_MINUTES = cdk.Duration.minutes(5)
 # CloudWatch's hard limit on the metrics one metric-math alarm may reference (the Lambda throttle alarm: one each).
 MAX_ALARM_METRICS = 10
+# The dimension sets of the functions' EMF documents (lambdas/shared/python/gateway/observability.py).
+BY_MODEL = ("model", "route", "service")
+BY_API_KEY = ("api_key_id", "service")
 
 
 class Observability(Construct):
@@ -100,8 +103,10 @@ class Observability(Construct):
             ),
         )
         self.dashboard.add_widgets(
-            cw.GraphWidget(title="Input tokens by model", left=[self._search("InputTokens", "Sum")], width=8),
-            cw.GraphWidget(title="Output tokens by model", left=[self._search("OutputTokens", "Sum")], width=8),
+            cw.GraphWidget(title="Input tokens by model", left=[self._search("InputTokens", "Sum", BY_MODEL)], width=8),
+            cw.GraphWidget(
+                title="Output tokens by model", left=[self._search("OutputTokens", "Sum", BY_MODEL)], width=8
+            ),
             cw.GraphWidget(
                 title="Latency by model (gateway)",
                 left=[self._search("Latency", "p50"), self._search("Latency", "p99")],
@@ -117,6 +122,16 @@ class Observability(Construct):
                 title="Alarms",
                 alarms=[self.error_rate_alarm, self.throttle_alarm, self.lambda_throttle_alarm],
                 width=8,
+            ),
+        )
+        self.dashboard.add_widgets(
+            cw.GraphWidget(
+                title="Tokens by API key id (who spent what)",
+                left=[self._search("InputTokens", "Sum", BY_API_KEY)],
+                right=[self._search("OutputTokens", "Sum", BY_API_KEY)],
+                left_y_axis=cw.YAxisProps(label="input tokens", show_units=False),
+                right_y_axis=cw.YAxisProps(label="output tokens", show_units=False),
+                width=24,
             ),
         )
 
@@ -188,10 +203,16 @@ class Observability(Construct):
         alarm.add_ok_action(action)
         return alarm
 
-    def _search(self, metric_name: str, statistic: str) -> cw.MathExpression:
-        """Every series of an EMF metric (one per model/route), whatever dimensions the functions add."""
+    def _search(self, metric_name: str, statistic: str, dimensions: tuple[str, ...] = ()) -> cw.MathExpression:
+        """Every series of an EMF metric; with ``dimensions``, only the series of exactly that dimension set (the
+        functions emit tokens twice: by route and model, and by API key id)."""
+        scope = (
+            "{" + ",".join((f'"{self._namespace}"', *dimensions)) + "}"
+            if dimensions
+            else f'Namespace="{self._namespace}"'
+        )
         return cw.MathExpression(
-            expression=(f"SEARCH('Namespace=\"{self._namespace}\" MetricName=\"{metric_name}\"', '{statistic}', 300)"),
+            expression=f"SEARCH('{scope} MetricName=\"{metric_name}\"', '{statistic}', 300)",
             label=f"{metric_name} {statistic}",
             period=FIVE_MINUTES,
         )

@@ -338,6 +338,19 @@ def test_dashboard_and_alarms_cover_errors_latency_tokens_guardrail_and_throttle
     for needle in ("5XXError", "4XXError", "p50", "p99", "InputTokens", "OutputTokens", "GuardrailInterventions"):
         assert needle in body, needle
     assert "Throttles" in body
+    # And a widget charts input and output tokens by the API key id the functions record them under, apart from the
+    # by-model series (which read only the by-model dimension set, so no token is counted twice)
+    source = "".join(
+        part if isinstance(part, str) else "TOKEN" for part in dashboard["Properties"]["DashboardBody"]["Fn::Join"][1]
+    )
+    widgets = {w["properties"].get("title"): w["properties"] for w in json.loads(source)["widgets"]}
+    by_key = [m[0]["expression"] for m in widgets["Tokens by API key id (who spent what)"]["metrics"]]
+    assert by_key == [
+        "SEARCH('{\"GptOssGateway\",api_key_id,service} MetricName=\"InputTokens\"', 'Sum', 300)",
+        "SEARCH('{\"GptOssGateway\",api_key_id,service} MetricName=\"OutputTokens\"', 'Sum', 300)",
+    ]
+    [by_model] = widgets["Input tokens by model"]["metrics"]
+    assert by_model[0]["expression"].startswith('SEARCH(\'{"GptOssGateway",model,route,service} ')
     # And alarms watch the 5xx rate and throttling
     alarms = json.dumps(synth.of_type("AWS::CloudWatch::Alarm"))
     assert "5XXError" in alarms

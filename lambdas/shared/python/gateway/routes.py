@@ -17,7 +17,7 @@ from starlette.routing import Route
 
 from gateway.endpoint import respond
 from gateway.http import EXCEPTION_HANDLERS, json_bytes, json_response, read_json
-from gateway.observability import RequestRecord, request_id
+from gateway.observability import RequestRecord, api_key_id, request_id
 from gateway.runtime import Runtime
 
 GUARDRAIL_HEADER = "x-gptoss-guardrail-action"
@@ -31,7 +31,10 @@ def recorded(runtime: Runtime, route: str, work: Work) -> Endpoint:
     """An endpoint running `work` under one RequestRecord for `route`: errors answered, logged and measured once."""
 
     async def endpoint(request: Request) -> Response:
-        record = RequestRecord(route, request_id(request.headers), log_prompts=runtime.settings.log_prompts)
+        headers = request.headers
+        record = RequestRecord(
+            route, request_id(headers), log_prompts=runtime.settings.log_prompts, api_key_id=api_key_id(headers)
+        )
         return await respond(record, lambda: work(request, record))
 
     return endpoint
