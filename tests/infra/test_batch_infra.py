@@ -8,7 +8,7 @@ from typing import Any
 import batch_common
 from moto.events.models import EventPattern
 
-from tests.infra.synthesis import Synth
+from tests.infra.synthesis import Synth, shipped_context, synthesize
 from tests.infra.template_helpers import as_list, functions_by_name, role_of, role_statements, routes
 
 BATCH_FUNCTIONS = ("batch-validate", "batch-submit", "batch-check", "batch-collect", "batch-report", "batch-status")
@@ -230,3 +230,23 @@ def test_a_run_record_stops_holding_its_name_when_no_execution_can_still_be_runn
     timeout_hours = definition(synth)["TimeoutSeconds"] / 3600
     # Then the functions treat a run record older than that as abandoned, and never a younger one
     assert timeout_hours == synth.config.batch.job_timeout_hours + batch_common.EXECUTION_GRACE_HOURS
+
+
+def test_switching_batch_off_removes_the_whole_lifecycle_and_keeps_the_api(tmp_path: Any) -> None:
+    # Given a team that needs a guardrail on every model call (Bedrock batch jobs take none) turns batch off
+    gptoss = dict(shipped_context()["gptoss"])
+    gptoss["batch"] = {**gptoss["batch"], "enabled": False}
+    # When the app synthesizes (cdk-nag included: synth fails on an unacknowledged finding)
+    off = synthesize(tmp_path, gptoss=gptoss)
+    # Then no bucket, state machine, batch function, rule, batch role or /v1/batches route exists
+    for kind in ("AWS::S3::Bucket", "AWS::StepFunctions::StateMachine", "AWS::Events::Rule"):
+        assert off.of_type(kind) == {}, kind
+    assert set(functions_by_name(off.resources)) == {"authorizer", "chat", "converse"}
+    assert not [path for path, _ in routes(off.resources) if path.startswith("/v1/batches")]
+    granted = json.dumps(off.of_type("AWS::IAM::Policy")) + json.dumps(off.of_type("AWS::IAM::Role"))
+    assert "CreateModelInvocationJob" not in granted
+    assert "BucketName" not in off.outputs
+    # And the chat API is all there
+    assert {("/v1/chat/completions", "POST"), ("/converse/v1/chat/completions", "POST")} <= set(routes(off.resources))
+    # And the shipped config keeps batch on, saying so
+    assert shipped_context()["gptoss"]["batch"]["enabled"] is True

@@ -7,7 +7,6 @@ OpenAI's API expects, carrying an OpenAI error object.
 
 from __future__ import annotations
 
-import json
 from typing import Any
 
 import httpx2
