@@ -32,16 +32,18 @@ CODE_EXCLUDES = ["**/__pycache__", "**/*.pyc", "**/.pytest_cache"]
 class PipArm64Bundling:
     """CDK local bundling: pip-installs ``requirements`` as arm64/CPython 3.13 wheels into ``<output>/python``.
 
-    Only binary wheels are accepted, so nothing is compiled for the build machine; no Docker involved.
+    Only binary wheels are accepted, so nothing is compiled for the build machine; no Docker involved. ``platform``
+    ``()`` builds the same layer for the running interpreter and machine instead (the packaged-artifact test).
     """
 
-    def __init__(self, requirements: Path) -> None:
+    def __init__(self, requirements: Path, platform: Sequence[str] = PIP_TARGET) -> None:
         self._requirements = requirements
+        self._platform = tuple(platform)
 
-    def try_bundle(self, output_dir: str, options: cdk.BundlingOptions) -> bool:
+    def try_bundle(self, output_dir: str, options: cdk.BundlingOptions | None) -> bool:
         target = Path(output_dir) / "python"
         command = [sys.executable, "-m", "pip", "install", "--quiet", "--disable-pip-version-check", "--no-compile"]
-        command += [*PIP_TARGET, "--only-binary=:all:", "--target", str(target), "-r", str(self._requirements)]
+        command += [*self._platform, "--only-binary=:all:", "--target", str(target), "-r", str(self._requirements)]
         subprocess.run(command, check=True)
         for cache in target.rglob("__pycache__"):
             shutil.rmtree(cache, ignore_errors=True)
