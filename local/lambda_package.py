@@ -13,6 +13,7 @@ from __future__ import annotations
 import hashlib
 import http.client
 import json
+import os
 import platform
 import shutil
 import subprocess
@@ -40,8 +41,11 @@ class PackagedFunction:
     environment: dict[str, str]
 
     @contextmanager
-    def running(self, port: int, extra_env: Mapping[str, str], *, deadline: float = 30.0) -> Iterator[LambdaProcess]:
-        """Start the handler like the Lambda Web Adapter and wait for readiness; stopped on exit."""
+    def running(
+        self, port: int, extra_env: Mapping[str, str], *, deadline: float = 30.0, cgroup: Path | None = None
+    ) -> Iterator[LambdaProcess]:
+        """Start the handler like the Lambda Web Adapter and wait for readiness; stopped on exit. With `cgroup` (a
+        cgroup v1 directory), the process runs inside it from its first instruction (e.g. under a CPU quota)."""
         environment = {
             "PATH": f"{bare_interpreter().parent}:/usr/bin:/bin",
             "LAMBDA_TASK_ROOT": str(self.task_root),
@@ -59,6 +63,7 @@ class PackagedFunction:
             stdout=subprocess.PIPE,
             stderr=subprocess.STDOUT,
             start_new_session=True,
+            preexec_fn=None if cgroup is None else lambda: (cgroup / "cgroup.procs").write_text(str(os.getpid())),
         )
         running = LambdaProcess(process, port, environment.get("AWS_LWA_READINESS_CHECK_PATH", "/"), started)
         try:
