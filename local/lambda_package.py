@@ -49,6 +49,8 @@ class PackagedFunction:
         environment = {
             "PATH": f"{bare_interpreter().parent}:/usr/bin:/bin",
             "LAMBDA_TASK_ROOT": str(self.task_root),
+            # Lambda's /var/task and /opt are read-only: no bytecode is cached there between cold starts.
+            "PYTHONDONTWRITEBYTECODE": "1",
             **self.environment,
             **extra_env,
             "PORT": str(port),
@@ -167,7 +169,7 @@ def dependencies_layer(requirements: Path) -> Path:
     from infra.functions import PipArm64Bundling  # CDK is imported only to build, never to run the package
 
     return _cached(
-        f"dependencies-{_digest(requirements.read_bytes())}",
+        f"dependencies-bytecode-{_digest(requirements.read_bytes())}",
         lambda out: PipArm64Bundling(requirements, platform=()).try_bundle(str(out), None),
     )
 
