@@ -196,7 +196,9 @@ class ApiConfig:
 
 @dataclass(frozen=True)
 class FunctionConfig:
-    memory_mb: int = field(default=1024, metadata=_bounds(128, 10_240))
+    # 384 MB: chosen by `make bench` (bench/bench_memory.py, table in README.md): the largest size whose compute stays
+    # within 10% of gpt-oss-120b's token cost per streamed answer.
+    memory_mb: int = field(default=384, metadata=_bounds(128, 10_240))
     timeout_seconds: int = field(default=900, metadata=_bounds(3, 900))
 
 
