@@ -62,13 +62,14 @@ def main() -> None:
         return
     os.environ.setdefault("JSII_SILENCE_WARNING_END_OF_LIFE_NODE_VERSION", "20")
     from local.emulator.server import EmulatorServer
+    from local.lambda_package import lambda_environment
 
     with (
         tempfile.TemporaryDirectory(prefix="gptoss-bench-memory-") as workdir,
         EmulatorServer(port=0, chunk_delay=0.0) as emulator,
     ):
         function = _package(Path(workdir))
-        environment = _lambda_environment(emulator.url)
+        environment = lambda_environment(emulator.url)
         direct = _direct_boto3_call(emulator.url)
         rows = [_measure(function, environment, memory, direct) for memory in MEMORY_SIZES_MB]
     _print_table(rows)
@@ -199,40 +200,13 @@ def _package(workdir: Path) -> Any:
     import aws_cdk as cdk
 
     from app import build_app
-    from local.lambda_package import package_function
+    from local.lambda_package import package_api_function
 
     context = json.loads((ROOT / "cdk.json").read_text())["context"]
-    context["aws:cdk:bundling-stacks"] = []  # the dependency layer is built for this machine by package_function
+    context["aws:cdk:bundling-stacks"] = []  # the dependency layer is built for this machine by the packager
     app = cdk.App(context=context, outdir=str(workdir / "cdk.out"))
     stack = build_app(app)
-    assembly = Path(app.synth().directory)
-    function = stack.gateway.functions["chat"].function.node.default_child
-    dependencies = stack.gateway.layers.dependencies.node.default_child
-    [powertools] = [
-        line.strip()
-        for line in (ROOT / "requirements-dev.txt").read_text().splitlines()
-        if line.startswith("aws-lambda-powertools")
-    ]
-    return package_function(
-        assembly,
-        stack.resolve(function.logical_id),
-        dependency_layer_id=stack.resolve(dependencies.logical_id),
-        requirements=ROOT / "lambdas" / "requirements.txt",
-        powertools_requirement=powertools,
-        workdir=workdir / "package",
-        resolve={"GUARDRAIL_ID": "gr-bench", "GUARDRAIL_VERSION": "1"},
-    )
-
-
-def _lambda_environment(endpoint: str) -> dict[str, str]:
-    return {
-        "AWS_REGION": "us-west-2",
-        "AWS_DEFAULT_REGION": "us-west-2",
-        "AWS_ACCESS_KEY_ID": "bench",
-        "AWS_SECRET_ACCESS_KEY": "bench",
-        "AWS_ENDPOINT_URL_BEDROCK_RUNTIME": endpoint,
-        "AWS_EC2_METADATA_DISABLED": "true",
-    }
+    return package_api_function(stack, Path(app.synth().directory), "chat", workdir / "package")
 
 
 def _cgroup_problem() -> str | None:

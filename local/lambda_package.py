@@ -164,6 +164,40 @@ def package_function(
     return PackagedFunction(name, task_root, opt, props["Handler"], environment)
 
 
+def package_api_function(stack: Any, assembly: Path, name: str, workdir: Path) -> PackagedFunction:
+    """API function `name` ("chat", "converse") of a synthesized GptOssGatewayStack, packaged under `workdir`: the
+    dependency layer from lambdas/requirements.txt, Powertools as pinned in requirements-dev.txt, and placeholder
+    values for the guardrail a deploy would create."""
+    function = stack.gateway.functions[name].function.node.default_child
+    dependencies = stack.gateway.layers.dependencies.node.default_child
+    [powertools] = [
+        line.strip()
+        for line in (ROOT / "requirements-dev.txt").read_text().splitlines()
+        if line.startswith("aws-lambda-powertools")
+    ]
+    return package_function(
+        assembly,
+        stack.resolve(function.logical_id),
+        dependency_layer_id=stack.resolve(dependencies.logical_id),
+        requirements=ROOT / "lambdas" / "requirements.txt",
+        powertools_requirement=powertools,
+        workdir=workdir,
+        resolve={"GUARDRAIL_ID": "gr-packaged", "GUARDRAIL_VERSION": "1"},
+    )
+
+
+def lambda_environment(bedrock_endpoint: str) -> dict[str, str]:
+    """What Lambda adds to a function's own environment (Region, credentials), with Bedrock at `bedrock_endpoint`."""
+    return {
+        "AWS_REGION": "us-west-2",
+        "AWS_DEFAULT_REGION": "us-west-2",
+        "AWS_ACCESS_KEY_ID": "packaged",
+        "AWS_SECRET_ACCESS_KEY": "packaged",
+        "AWS_ENDPOINT_URL_BEDROCK_RUNTIME": bedrock_endpoint,
+        "AWS_EC2_METADATA_DISABLED": "true",
+    }
+
+
 def dependencies_layer(requirements: Path) -> Path:
     """The project's dependency layer built for this interpreter and machine (cached by requirements and platform)."""
     from infra.functions import PipArm64Bundling  # CDK is imported only to build, never to run the package

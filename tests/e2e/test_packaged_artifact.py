@@ -15,21 +15,10 @@ import openai
 import pytest
 
 from local.emulator.server import EmulatorServer
-from local.lambda_package import PackagedFunction, package_function
-from tests.infra.synthesis import ROOT, Synth, synthesize
-from tests.infra.template_helpers import functions_by_name
+from local.lambda_package import PackagedFunction, lambda_environment, package_api_function
+from tests.infra.synthesis import Synth, synthesize
 
 ROUTES = {"chat": "/v1", "converse": "/converse/v1"}
-# Environment variables the template sets from other resources: the values a deploy would resolve them to.
-RESOLVED = {"GUARDRAIL_ID": "gr-artifact", "GUARDRAIL_VERSION": "1"}
-
-
-def powertools_requirement() -> str:
-    """Powertools as pinned for the tests (the public layer's release)."""
-    [pin] = [
-        line for line in (ROOT / "requirements-dev.txt").read_text().splitlines() if "aws-lambda-powertools" in line
-    ]
-    return pin.strip()
 
 
 def free_port() -> int:
@@ -44,29 +33,7 @@ def synth(tmp_path_factory: pytest.TempPathFactory) -> Synth:
 
 
 def packaged(synth: Synth, name: str, workdir: Path) -> PackagedFunction:
-    function_id, _ = functions_by_name(synth.resources)[name]
-    dependencies = synth.stack.gateway.layers.dependencies.node.default_child
-    return package_function(
-        synth.outdir,
-        function_id,
-        dependency_layer_id=synth.stack.resolve(dependencies.logical_id),
-        requirements=ROOT / "lambdas" / "requirements.txt",
-        powertools_requirement=powertools_requirement(),
-        workdir=workdir,
-        resolve=RESOLVED,
-    )
-
-
-def lambda_environment(emulator: EmulatorServer) -> dict[str, str]:
-    """What Lambda adds to the function's own environment (region, credentials), Bedrock pointed at the emulator."""
-    return {
-        "AWS_REGION": "us-west-2",
-        "AWS_DEFAULT_REGION": "us-west-2",
-        "AWS_ACCESS_KEY_ID": "artifact",
-        "AWS_SECRET_ACCESS_KEY": "artifact",
-        "AWS_ENDPOINT_URL_BEDROCK_RUNTIME": emulator.url,
-        "AWS_EC2_METADATA_DISABLED": "true",
-    }
+    return package_api_function(synth.stack, synth.outdir, name, workdir)
 
 
 @pytest.mark.slow
@@ -79,7 +46,7 @@ def test_the_packaged_function_starts_like_lambda_and_answers_a_chat_call(
     assert function.handler == "run.sh"
     # When the adapter starts it (the handler script, PORT, readiness on /healthz)
     port = free_port()
-    with function.running(port, lambda_environment(emulator)) as process:
+    with function.running(port, lambda_environment(emulator.url)) as process:
         # Then it becomes ready and answers the OpenAI SDK through the emulated Bedrock
         client = openai.OpenAI(base_url=f"http://127.0.0.1:{port}{ROUTES[name]}", api_key="k", max_retries=0)
         reply = client.chat.completions.create(
@@ -102,7 +69,7 @@ def test_a_module_missing_from_the_package_keeps_the_function_from_starting(
     # When the adapter starts it
     with (
         pytest.raises(RuntimeError) as raised,
-        function.running(free_port(), lambda_environment(emulator), deadline=20),
+        function.running(free_port(), lambda_environment(emulator.url), deadline=20),
     ):
         pass
     # Then it never becomes ready: the module is not found anywhere else (the repository is not on sys.path)
