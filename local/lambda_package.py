@@ -24,7 +24,7 @@ from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import IO, Any
 
 ROOT = Path(__file__).resolve().parent.parent
 CACHE = ROOT / ".build" / "lambda-package"
@@ -57,22 +57,25 @@ class PackagedFunction:
             "AWS_LWA_PORT": str(port),
         }
         command = [str(self.task_root / self.handler)]
-        started = time.perf_counter()
-        process = subprocess.Popen(
-            command,
-            cwd=self.task_root,
-            env=environment,
-            stdout=subprocess.PIPE,
-            stderr=subprocess.STDOUT,
-            start_new_session=True,
-            preexec_fn=None if cgroup is None else lambda: (cgroup / "cgroup.procs").write_text(str(os.getpid())),
-        )
-        running = LambdaProcess(process, port, environment.get("AWS_LWA_READINESS_CHECK_PATH", "/"), started)
-        try:
-            running.wait_ready(deadline)
-            yield running
-        finally:
-            running.stop()
+        # The function's output (a log line and metrics per request) goes to a file: a pipe nobody reads would fill.
+        with tempfile.TemporaryFile() as output:
+            started = time.perf_counter()
+            process = subprocess.Popen(
+                command,
+                cwd=self.task_root,
+                env=environment,
+                stdout=output,
+                stderr=subprocess.STDOUT,
+                start_new_session=True,
+                preexec_fn=None if cgroup is None else lambda: (cgroup / "cgroup.procs").write_text(str(os.getpid())),
+            )
+            readiness = environment.get("AWS_LWA_READINESS_CHECK_PATH", "/")
+            running = LambdaProcess(process, port, readiness, started, output)
+            try:
+                running.wait_ready(deadline)
+                yield running
+            finally:
+                running.stop()
 
 
 @dataclass
@@ -81,6 +84,7 @@ class LambdaProcess:
     port: int
     readiness_path: str
     started: float
+    log: IO[bytes]
     ready_after: float | None = None
 
     def wait_ready(self, deadline: float) -> None:
@@ -114,10 +118,9 @@ class LambdaProcess:
                 self.process.wait()
 
     def output(self) -> str:
-        assert self.process.stdout is not None
-        if self.process.poll() is None:
-            return "(still running)"
-        return self.process.stdout.read().decode(errors="replace")[-4000:]
+        """The last of what the function wrote (stdout and stderr)."""
+        self.log.seek(0)
+        return self.log.read().decode(errors="replace")[-4000:]
 
 
 def package_function(
