@@ -1,5 +1,8 @@
 SHELL := /bin/bash
 VENV ?= .venv
+# Lambda runs Python 3.13: the suites that run function code run there too, in their own virtualenv.
+VENV313 ?= .venv313
+SUITES_313 := tests/unit tests/functions tests/e2e tests/sim
 PY := $(VENV)/bin/python
 PIP := $(VENV)/bin/pip
 PYTEST := $(VENV)/bin/pytest
@@ -7,7 +10,7 @@ export JSII_SILENCE_WARNING_END_OF_LIFE_NODE_VERSION := 20
 export CDK_HOME := $(CURDIR)/.cdk
 export AWS_EC2_METADATA_DISABLED := true
 
-.PHONY: install local test test-unit test-functions test-infra test-e2e test-sim lint format synth preflight deploy destroy bench clean
+.PHONY: install local test test-default test-py313 test-unit test-functions test-infra test-e2e test-sim lint format synth preflight deploy destroy bench clean
 
 install: $(VENV)/.installed node_modules/.installed
 
@@ -25,8 +28,29 @@ node_modules/.installed: package.json
 local: install
 	$(PY) -m local
 
-test: install lint
+test: test-default test-py313
+
+test-default: install lint
 	$(PYTEST)
+
+# Skipped with a notice, never silently, where no Python 3.13 exists (.ci/python313 finds python3.13 or pyenv's).
+test-py313: install
+	@python313="$$(.ci/python313)"; \
+	if [ -z "$$python313" ]; then \
+		echo "NOTICE: no Python 3.13 interpreter on this machine (python3.13 or a pyenv 3.13.x):"; \
+		echo "NOTICE: SKIPPED the Python 3.13 run of $(SUITES_313)."; \
+		exit 0; \
+	fi; \
+	$(MAKE) --no-print-directory $(VENV313)/.installed PYTHON313="$$python313" && \
+	echo "Python 3.13 run ($$python313): $(SUITES_313)" && \
+	$(VENV313)/bin/pytest $(SUITES_313)
+
+$(VENV313)/.installed: requirements.txt requirements-dev.txt lambdas/requirements.txt pyproject.toml
+	$(PYTHON313) -m venv $(VENV313)
+	$(VENV313)/bin/pip install --quiet --upgrade pip
+	$(VENV313)/bin/pip install --quiet -r requirements-dev.txt
+	$(VENV313)/bin/pip install --quiet --no-deps -e .
+	touch $@
 
 test-unit test-functions test-infra test-e2e test-sim: install
 	$(PYTEST) tests/$(subst test-,,$@)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from dataclasses import dataclass
 
 import aws_cdk as cdk
 from aws_cdk import aws_apigateway as apigw
@@ -13,36 +14,94 @@ from infra.config import GatewayConfig
 from infra.nag import acknowledge
 from infra.policies import log_group
 
-# (response type, status, OpenAI error type, code, message or None to pass API Gateway's own message through)
-_GATEWAY_ERRORS: tuple[tuple[apigw.ResponseType, str | None, str, str | None, str | None], ...] = (
-    (
+
+@dataclass(frozen=True)
+class GatewayErrorResponse:
+    """How API Gateway answers an error it raises itself: an OpenAI error object with the status the SDK maps.
+
+    ``status`` None keeps API Gateway's own status (the DEFAULT_4XX/5XX fallbacks: setting one would change every
+    response type that falls back to it); ``message`` None passes API Gateway's own message through.
+    """
+
+    response_type: apigw.ResponseType
+    status: str | None
+    type: str
+    code: str | None
+    message: str | None = None
+    headers: tuple[tuple[str, str], ...] = ()
+
+
+_WRONG_KEY = (
+    "Incorrect API key provided: it is not a key of this gateway, or it is disabled. "
+    "Send 'Authorization: Bearer <key>' with a key from the stack's usage plan."
+)
+_GATEWAY_FAULT = "The gateway could not handle the request; retry."
+
+# Every response type a client can meet (AWS: "Gateway response types for API Gateway"); the rest fall back to the
+# DEFAULT_4XX/5XX entries, which are OpenAI error objects too.
+GATEWAY_ERRORS: tuple[GatewayErrorResponse, ...] = (
+    # The authorizer was not called (no Authorization header) or raised "Unauthorized" (not a bearer token).
+    GatewayErrorResponse(
         apigw.ResponseType.UNAUTHORIZED,
         "401",
         "invalid_request_error",
         "invalid_api_key",
         "Missing or malformed API key: send the header 'Authorization: Bearer <key>'.",
     ),
-    (apigw.ResponseType.ACCESS_DENIED, "403", "permission_error", "access_denied", None),
-    (apigw.ResponseType.INVALID_API_KEY, "403", "invalid_request_error", "invalid_api_key", "Incorrect API key."),
-    (
+    # The bearer token handed over as usageIdentifierKey is no enabled key of the usage plan. API Gateway's default
+    # is 403 (the OpenAI SDK would raise PermissionDeniedError); OpenAI answers a wrong key with 401.
+    GatewayErrorResponse(
+        apigw.ResponseType.INVALID_API_KEY, "401", "invalid_request_error", "invalid_api_key", _WRONG_KEY
+    ),
+    # The authorizer's policy denies the route (it never does today): a permission error, as OpenAI's 403.
+    GatewayErrorResponse(apigw.ResponseType.ACCESS_DENIED, "403", "permission_error", "access_denied"),
+    # The authorizer failed or timed out: transient, so a 5xx the SDK retries.
+    GatewayErrorResponse(
+        apigw.ResponseType.AUTHORIZER_FAILURE, "500", "api_error", "authorizer_failure", _GATEWAY_FAULT
+    ),
+    GatewayErrorResponse(
+        apigw.ResponseType.AUTHORIZER_CONFIGURATION_ERROR, "500", "api_error", "authorizer_failure", _GATEWAY_FAULT
+    ),
+    GatewayErrorResponse(
+        apigw.ResponseType.API_CONFIGURATION_ERROR, "500", "api_error", "gateway_error", _GATEWAY_FAULT
+    ),
+    # API Gateway answers an unknown path or method with MISSING_AUTHENTICATION_TOKEN (403 by default).
+    GatewayErrorResponse(
         apigw.ResponseType.MISSING_AUTHENTICATION_TOKEN,
         "404",
         "invalid_request_error",
         "unknown_url",
         "Unknown request URL. Use base_url <api url>/v1 or <api url>/converse/v1.",
     ),
-    (apigw.ResponseType.THROTTLED, "429", "rate_limit_error", "rate_limit_exceeded", "Rate limit reached; retry."),
-    (
+    GatewayErrorResponse(apigw.ResponseType.RESOURCE_NOT_FOUND, "404", "invalid_request_error", "unknown_url"),
+    GatewayErrorResponse(
+        apigw.ResponseType.THROTTLED,
+        "429",
+        "rate_limit_error",
+        "rate_limit_exceeded",
+        "Rate limit reached for this API key; retry.",
+        (("Retry-After", "1"),),
+    ),
+    # A spent daily quota does not come back within the SDK's retries: tell it not to retry (x-should-retry).
+    GatewayErrorResponse(
         apigw.ResponseType.QUOTA_EXCEEDED,
         "429",
         "insufficient_quota",
         "insufficient_quota",
         "Daily request quota for this API key exceeded.",
+        (("x-should-retry", "false"),),
     ),
-    (apigw.ResponseType.REQUEST_TOO_LARGE, "413", "invalid_request_error", "request_too_large", None),
-    (apigw.ResponseType.INTEGRATION_TIMEOUT, "504", "api_error", "timeout", "The model did not answer in time."),
-    (apigw.ResponseType.DEFAULT_4_XX, None, "invalid_request_error", None, None),
-    (apigw.ResponseType.DEFAULT_5_XX, None, "api_error", None, None),
+    GatewayErrorResponse(apigw.ResponseType.REQUEST_TOO_LARGE, "413", "invalid_request_error", "request_too_large"),
+    GatewayErrorResponse(
+        apigw.ResponseType.UNSUPPORTED_MEDIA_TYPE, "415", "invalid_request_error", "unsupported_media_type"
+    ),
+    GatewayErrorResponse(apigw.ResponseType.WAF_FILTERED, "403", "permission_error", "request_blocked"),
+    GatewayErrorResponse(
+        apigw.ResponseType.INTEGRATION_TIMEOUT, "504", "api_error", "timeout", "The model did not answer in time."
+    ),
+    GatewayErrorResponse(apigw.ResponseType.INTEGRATION_FAILURE, "504", "api_error", "gateway_error", _GATEWAY_FAULT),
+    GatewayErrorResponse(apigw.ResponseType.DEFAULT_4_XX, None, "invalid_request_error", None),
+    GatewayErrorResponse(apigw.ResponseType.DEFAULT_5_XX, None, "api_error", None),
 )
 
 ACCESS_LOG_FIELDS = {
@@ -146,19 +205,17 @@ class GatewayApi(Construct):
         self.usage_plan.add_api_key(self.api_key)
 
     def _add_gateway_responses(self) -> None:
-        for response_type, status, error_type, code, message in _GATEWAY_ERRORS:
-            message_json = json.dumps(message) if message else "$context.error.messageString"
-            code_json = json.dumps(code) if code else "null"
-            body = f'{{"error":{{"message":{message_json},"type":"{error_type}","param":null,"code":{code_json}}}}}'
-            headers = {"Content-Type": "'application/json'"}
-            if status == "429":
-                headers["Retry-After"] = "'1'"
+        for error in GATEWAY_ERRORS:
+            message = json.dumps(error.message) if error.message else "$context.error.messageString"
+            body = {"message": "@MESSAGE@", "type": error.type, "param": None, "code": error.code}
+            template = json.dumps({"error": body}, separators=(",", ":")).replace('"@MESSAGE@"', message)
+            headers = {"Content-Type": "'application/json'", **{name: f"'{value}'" for name, value in error.headers}}
             self.rest_api.add_gateway_response(
-                f"Error{response_type.response_type}",
-                type=response_type,
-                status_code=status,
+                f"Error{error.response_type.response_type}",
+                type=error.response_type,
+                status_code=error.status,
                 response_headers=headers,
-                templates={"application/json": body},
+                templates={"application/json": template},
             )
 
     def _suppress_nag_findings(self) -> None:

@@ -1,9 +1,10 @@
 """Batch inference from an S3 upload: EventBridge rule → Step Functions (validate → submit → poll → collect).
 
-Every terminal state publishes a "GptOss Batch Run State Change" event (source ``gptoss.batch``) on the default
+Every run that ends publishes a "GptOss Batch Run State Change" event (source ``gptoss.batch``) on the default
 bus; a failed step (after retries) goes to the error-report function, never a silent stop. Safety nets: the poll
-step stops a job still running long after its Bedrock timeout, the state machine has an overall timeout, and a
-timed-out or aborted execution is reported (and its Bedrock job stopped) by a rule on Step Functions' own
+step stops a job still running long after its Bedrock timeout, the state machine has an overall timeout, and an
+execution that ends outside its own states (timed out, aborted, or failed where no catch applies) is reported, its
+Bedrock job stopped and its event published by the error-report function, through rules on Step Functions' own
 status-change events.
 """
 
@@ -49,6 +50,8 @@ TRANSIENT_ERRORS = [
 # The poll step stops a job 12 h after its Bedrock timeout; the execution itself gives up 24 h after that.
 # Same value as lambdas/batch/batch_common.py (a run record older than that no longer holds its name); tested.
 EXECUTION_GRACE_HOURS = 36
+# The state machine's failure state: reached only after the run was reported and its event published.
+REPORTED_FAILURE = "BatchRunFailed"
 
 # (name, handler module, memory MB, timeout s, description)
 FUNCTIONS = (
@@ -187,6 +190,8 @@ class BatchLifecycle(Construct):
 
     def _grant_function_permissions(self) -> None:
         jobs = self._jobs_arn()
+        stack = cdk.Stack.of(self)
+        default_bus = f"arn:{stack.partition}:events:{stack.region}:{stack.account}:event-bus/default"
         grants: dict[str, list[iam.PolicyStatement]] = {
             "batch-validate": [
                 _s3("ReadInput", ["s3:GetObject", "s3:GetObjectVersion"], self._objects("input/")),
@@ -245,6 +250,8 @@ class BatchLifecycle(Construct):
                 _s3("WriteRunRecords", ["s3:PutObject"], self._objects("status/", "errors/")),
                 # A run that ends in error (timed out, aborted, a step failed) stops its still-running job.
                 iam.PolicyStatement(sid="StopJob", actions=["bedrock:StopModelInvocationJob"], resources=[jobs]),
+                # ... and announces it, when the state machine could not (its Notify step never ran).
+                iam.PolicyStatement(sid="PublishRunEnded", actions=["events:PutEvents"], resources=[default_bus]),
             ],
             "batch-on-demand": [
                 _s3("ReadRecords", ["s3:GetObject"], self._objects("status/", "batch-input/")),
@@ -279,6 +286,8 @@ class BatchLifecycle(Construct):
             "BATCH_MAX_POLL_SECONDS": str(batch.max_poll_interval_seconds),
             "BATCH_ON_DEMAND_CONCURRENCY": str(batch.on_demand_concurrency),
             "BATCH_ON_DEMAND_MAX_ATTEMPTS": str(batch.on_demand_max_attempts),
+            "BATCH_EVENT_SOURCE": EVENT_SOURCE,
+            "BATCH_EVENT_DETAIL_TYPE": EVENT_DETAIL_TYPE,
         }
         function = GatewayFunction(
             self,
@@ -349,7 +358,7 @@ class BatchLifecycle(Construct):
         finished = (
             sfn.Choice(self, "RunSucceeded?")
             .when(sfn.Condition.boolean_equals("$.outcome.succeeded", True), sfn.Succeed(self, "Done"))
-            .otherwise(sfn.Fail(self, "RunFailed", error="BatchRunFailed", cause="See errors/<name>.json"))
+            .otherwise(sfn.Fail(self, "RunFailed", error=REPORTED_FAILURE, cause="See errors/<name>.json"))
         )
         notify.next(finished)
         for step in (validate, submit, check, collect, on_demand):
@@ -405,16 +414,23 @@ class BatchLifecycle(Construct):
             ),
             targets=[targets.SfnStateMachine(self.state_machine)],
         )
+        report = targets.LambdaFunction(self.functions["batch-report"].function)
+        machine = [self.state_machine.state_machine_arn]
         events.Rule(
             self,
             "ExecutionStopped",
-            description="A batch run that timed out or was aborted still gets its error report",
-            event_pattern=events.EventPattern(
-                source=["aws.states"],
-                detail_type=["Step Functions Execution Status Change"],
-                detail={"status": ["TIMED_OUT", "ABORTED"], "stateMachineArn": [self.state_machine.state_machine_arn]},
+            description="A batch run that timed out or was aborted is reported and announced",
+            event_pattern=_execution_status(machine, {"status": ["TIMED_OUT", "ABORTED"]}),
+            targets=[report],
+        )
+        events.Rule(
+            self,
+            "ExecutionFailedUnreported",
+            description="A batch run that failed outside the state machine's own report is reported and announced",
+            event_pattern=_execution_status(
+                machine, {"status": ["FAILED"], "error": events.Match.anything_but(REPORTED_FAILURE)}
             ),
-            targets=[targets.LambdaFunction(self.functions["batch-report"].function)],
+            targets=[report],
         )
 
     def _expire_staged_input(self) -> None:
@@ -473,6 +489,14 @@ class BatchLifecycle(Construct):
             logical_id, attribute = resolved["Fn::GetAtt"]
             return f"<{logical_id}.{attribute}>"
         return str(resolved)
+
+
+def _execution_status(machine: list[str], detail: dict[str, object]) -> events.EventPattern:
+    return events.EventPattern(
+        source=["aws.states"],
+        detail_type=["Step Functions Execution Status Change"],
+        detail={**detail, "stateMachineArn": machine},
+    )
 
 
 def _s3(sid: str, actions: list[str], resources: list[str]) -> iam.PolicyStatement:

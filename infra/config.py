@@ -103,6 +103,9 @@ LOG_RETENTION_DAYS = (
     3653,
 )
 
+# One address, no display name or list (what an SNS email subscription accepts).
+EMAIL_PATTERN = r"^[A-Za-z0-9._%+\-]+@[A-Za-z0-9\-]+(\.[A-Za-z0-9\-]+)*\.[A-Za-z]{2,}$"
+
 WEB_ADAPTER_ARN = "arn:aws:lambda:{region}:753240598075:layer:LambdaAdapterLayerArm64:{version}"
 POWERTOOLS_ARN = "arn:aws:lambda:{region}:017000801446:layer:AWSLambdaPowertoolsPythonV3-python313-arm64:{version}"
 
@@ -202,7 +205,9 @@ class ApiConfig:
 
 @dataclass(frozen=True)
 class FunctionConfig:
-    memory_mb: int = field(default=1024, metadata=_bounds(128, 10_240))
+    # 384 MB: chosen by `make bench` (bench/bench_memory.py, table in README.md): the largest size whose compute stays
+    # within 10% of gpt-oss-120b's token cost per streamed answer.
+    memory_mb: int = field(default=384, metadata=_bounds(128, 10_240))
     timeout_seconds: int = field(default=900, metadata=_bounds(3, 900))
 
 
@@ -233,12 +238,16 @@ class ObservabilityConfig:
     metrics_namespace: str = field(default="GptOssGateway", metadata=_text(255, r"^[A-Za-z0-9_.\-/#:]+$"))
     alarm_5xx_percent: int = field(default=5, metadata=_bounds(1, 100))
     alarm_throttles_per_5_minutes: int = field(default=10, metadata=_bounds(1, 1_000_000))
+    # Subscribed to the alarm topic (SNS sends a confirmation mail first); null: subscribe yourself.
+    alarm_email: str | None = field(default=None, metadata=_text(254, EMAIL_PATTERN))
 
 
 @dataclass(frozen=True)
 class BatchConfig:
     """Batch lifecycle settings (consumed by infra/batch.py). Quotas default to Bedrock's."""
 
+    # False: no batch lifecycle at all (Bedrock batch jobs take no guardrail; for teams that require one on every call).
+    enabled: bool = True
     min_records: int = field(default=100, metadata=_bounds(1, 50_000))
     max_records: int = field(default=50_000, metadata=_bounds(1, 1_000_000))
     max_file_bytes: int = field(default=1_000_000_000, metadata=_bounds(1, 1_000_000_000))

@@ -1,4 +1,5 @@
-"""CloudWatch dashboard and alarms for the gateway (API Gateway metrics, Lambda metrics, the functions' EMF metrics)."""
+"""CloudWatch dashboard and alarms for the gateway (API Gateway metrics, Lambda metrics, the functions' EMF metrics),
+and the SNS topic every alarm notifies when it fires and when it clears."""
 
 from __future__ import annotations
 
@@ -7,7 +8,12 @@ from collections.abc import Sequence
 import aws_cdk as cdk
 from aws_cdk import aws_apigateway as apigw
 from aws_cdk import aws_cloudwatch as cw
+from aws_cdk import aws_cloudwatch_actions as cw_actions
+from aws_cdk import aws_iam as iam
+from aws_cdk import aws_kms as kms
 from aws_cdk import aws_lambda as lambda_
+from aws_cdk import aws_sns as sns
+from aws_cdk import aws_sns_subscriptions as subscriptions
 from constructs import Construct
 
 from infra.config import GatewayConfig
@@ -15,6 +21,9 @@ from infra.config import GatewayConfig
 FIVE_MINUTES = cdk.Duration.minutes(5)
 # CloudWatch's hard limit on the metrics one metric-math alarm may reference (the Lambda throttle alarm: one each).
 MAX_ALARM_METRICS = 10
+# The dimension sets of the functions' EMF documents (lambdas/shared/python/gateway/observability.py).
+BY_MODEL = ("model", "route", "service")
+BY_API_KEY = ("api_key_id", "service")
 
 
 class Observability(Construct):
@@ -33,6 +42,7 @@ class Observability(Construct):
         super().__init__(scope, construct_id)
         settings = config.observability
         self._namespace = settings.metrics_namespace
+        self.alarm_topic = self._alarm_topic(settings.alarm_email)
         requests = api.metric_count(period=FIVE_MINUTES, label="Requests")
         server_errors = api.metric_server_error(period=FIVE_MINUTES, label="5xx")
         client_errors = api.metric_client_error(period=FIVE_MINUTES, label="4xx (includes 401/403/429)")
@@ -93,8 +103,10 @@ class Observability(Construct):
             ),
         )
         self.dashboard.add_widgets(
-            cw.GraphWidget(title="Input tokens by model", left=[self._search("InputTokens", "Sum")], width=8),
-            cw.GraphWidget(title="Output tokens by model", left=[self._search("OutputTokens", "Sum")], width=8),
+            cw.GraphWidget(title="Input tokens by model", left=[self._search("InputTokens", "Sum", BY_MODEL)], width=8),
+            cw.GraphWidget(
+                title="Output tokens by model", left=[self._search("OutputTokens", "Sum", BY_MODEL)], width=8
+            ),
             cw.GraphWidget(
                 title="Latency by model (gateway)",
                 left=[self._search("Latency", "p50"), self._search("Latency", "p99")],
@@ -112,6 +124,51 @@ class Observability(Construct):
                 width=8,
             ),
         )
+        self.dashboard.add_widgets(
+            cw.GraphWidget(
+                title="Tokens by API key id (who spent what)",
+                left=[self._search("InputTokens", "Sum", BY_API_KEY)],
+                right=[self._search("OutputTokens", "Sum", BY_API_KEY)],
+                left_y_axis=cw.YAxisProps(label="input tokens", show_units=False),
+                right_y_axis=cw.YAxisProps(label="output tokens", show_units=False),
+                width=24,
+            ),
+        )
+
+    def _alarm_topic(self, email: str | None) -> sns.Topic:
+        """Encrypted, TLS-only topic. CloudWatch cannot publish to a topic under the AWS-managed SNS key, so the topic
+        has its own key, usable by CloudWatch alarms of this account only."""
+        key = kms.Key(
+            self,
+            "AlarmTopicKey",
+            description="gpt-oss gateway: encrypts the alarm topic",
+            enable_key_rotation=True,
+        )
+        stack = cdk.Stack.of(self)
+        key.add_to_resource_policy(
+            iam.PolicyStatement(
+                sid="CloudWatchAlarmsPublish",
+                principals=[iam.ServicePrincipal("cloudwatch.amazonaws.com")],
+                actions=["kms:Decrypt", "kms:GenerateDataKey*"],
+                resources=["*"],  # in a key policy, "*" is this key
+                conditions={
+                    "StringEquals": {"aws:SourceAccount": stack.account},
+                    "ArnLike": {
+                        "aws:SourceArn": f"arn:{stack.partition}:cloudwatch:{stack.region}:{stack.account}:alarm:*"
+                    },
+                },
+            )
+        )
+        topic = sns.Topic(
+            self,
+            "AlarmTopic",
+            display_name="gpt-oss gateway alarms",
+            master_key=key,
+            enforce_ssl=True,
+        )
+        if email:
+            topic.add_subscription(subscriptions.EmailSubscription(email))
+        return topic
 
     @property
     def dashboard_url(self) -> str:
@@ -129,8 +186,9 @@ class Observability(Construct):
         threshold: float,
         comparison: cw.ComparisonOperator = cw.ComparisonOperator.GREATER_THAN_OR_EQUAL_TO_THRESHOLD,
     ) -> cw.Alarm:
-        """An alarm on one 5-minute period; no data (no traffic) is not a breach."""
-        return cw.Alarm(
+        """An alarm on one 5-minute period; no data (no traffic) is not a breach. It notifies the alarm topic when it
+        fires and when it clears."""
+        alarm = cw.Alarm(
             self,
             construct_id,
             alarm_description=description,
@@ -140,11 +198,21 @@ class Observability(Construct):
             comparison_operator=comparison,
             treat_missing_data=cw.TreatMissingData.NOT_BREACHING,
         )
+        action = cw_actions.SnsAction(self.alarm_topic)
+        alarm.add_alarm_action(action)
+        alarm.add_ok_action(action)
+        return alarm
 
-    def _search(self, metric_name: str, statistic: str) -> cw.MathExpression:
-        """Every series of an EMF metric (one per model/route), whatever dimensions the functions add."""
+    def _search(self, metric_name: str, statistic: str, dimensions: tuple[str, ...] = ()) -> cw.MathExpression:
+        """Every series of an EMF metric; with ``dimensions``, only the series of exactly that dimension set (the
+        functions emit tokens twice: by route and model, and by API key id)."""
+        scope = (
+            "{" + ",".join((f'"{self._namespace}"', *dimensions)) + "}"
+            if dimensions
+            else f'Namespace="{self._namespace}"'
+        )
         return cw.MathExpression(
-            expression=(f"SEARCH('Namespace=\"{self._namespace}\" MetricName=\"{metric_name}\"', '{statistic}', 300)"),
+            expression=f"SEARCH('{scope} MetricName=\"{metric_name}\"', '{statistic}', 300)",
             label=f"{metric_name} {statistic}",
             period=FIVE_MINUTES,
         )

@@ -67,7 +67,8 @@ class GptOssGateway(Construct):
         super().__init__(scope, construct_id)
         self.config = config
         self._require_supported_region()
-        self.storage = Storage(self, "Storage", config=config)
+        # The bucket holds batch inputs and results only: no batch, no bucket.
+        self.storage = Storage(self, "Storage", config=config) if config.batch.enabled else None
         self.responses = ResponseStore(self, "Responses", config=config)
         self.guardrail = Guardrail(self, "Guardrail", config=config.guardrail) if config.guardrail.enabled else None
         self.layers = GatewayLayers(self, "Layers", config=config)
@@ -85,23 +86,18 @@ class GptOssGateway(Construct):
         )
         self.api = GatewayApi(self, "Api", config=config, authorizer_function=self.authorizer.function)
         self.functions = {name: self._api_function(name, routes) for name, routes in API_FUNCTIONS}
-        self.batch = BatchLifecycle(
-            self,
-            "Batch",
-            config=config,
-            bucket=self.storage.bucket,
-            layers=self.layers,
-            api=self.api,
+        self.batch = (
+            BatchLifecycle(self, "Batch", config=config, bucket=self.storage.bucket, layers=self.layers, api=self.api)
+            if self.storage is not None
+            else None
         )
+        batch_functions = self.batch.functions.values() if self.batch is not None else ()
         self.observability = Observability(
             self,
             "Observability",
             config=config,
             api=self.api.rest_api,
-            functions=[
-                function.function
-                for function in (self.authorizer, *self.functions.values(), *self.batch.functions.values())
-            ],
+            functions=[function.function for function in (self.authorizer, *self.functions.values(), *batch_functions)],
         )
 
     @property
@@ -238,9 +234,17 @@ class GptOssGatewayStack(cdk.Stack):
                 ),
                 "Command printing the API key's value",
             ),
-            "BucketName": (self.gateway.storage.bucket.bucket_name, "Batch bucket: upload input/<model>/<name>.jsonl"),
             "DashboardUrl": (self.gateway.observability.dashboard_url, "CloudWatch dashboard"),
+            "AlarmTopicArn": (
+                self.gateway.observability.alarm_topic.topic_arn,
+                "SNS topic every alarm notifies (fired and cleared): subscribe your on-call channel to it",
+            ),
         }
+        if self.gateway.storage is not None:
+            outputs["BucketName"] = (
+                self.gateway.storage.bucket.bucket_name,
+                "Batch bucket: upload input/<model>/<name>.jsonl",
+            )
         if self.gateway.guardrail is not None:
             outputs["GuardrailId"] = (self.gateway.guardrail.guardrail_id, "Bedrock guardrail id")
             outputs["GuardrailVersion"] = (self.gateway.guardrail.version_number, "Bedrock guardrail version used")

@@ -2,7 +2,9 @@
 
 The authorizer does not judge the key itself. It hands the bearer token to API Gateway as ``usageIdentifierKey``
 (the API's ``apiKeySource`` is ``AUTHORIZER``); API Gateway then checks it against the usage plan's API keys and
-applies throttling and the daily quota. A missing or malformed header is rejected here (401).
+applies throttling and the daily quota. A missing or malformed header is rejected here (401); a well-formed token
+that is no enabled key of the usage plan is refused by API Gateway itself (its INVALID_API_KEY response, which
+infra/api.py turns into OpenAI's 401 invalid_api_key instead of API Gateway's default 403).
 """
 
 from __future__ import annotations

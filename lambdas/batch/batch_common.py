@@ -76,6 +76,9 @@ class BatchSettings:
     on_demand_concurrency: int = 4
     on_demand_max_attempts: int = 6
     on_demand_backoff_seconds: float = 1.0
+    # The "run ended" event (source and detail-type as the state machine's Notify step publishes it).
+    event_source: str = ""
+    event_detail_type: str = ""
 
     @classmethod
     def from_env(cls, env: Mapping[str, str] | None = None) -> BatchSettings:
@@ -103,6 +106,8 @@ class BatchSettings:
             on_demand_concurrency=_int(env, "BATCH_ON_DEMAND_CONCURRENCY", 4),
             on_demand_max_attempts=_int(env, "BATCH_ON_DEMAND_MAX_ATTEMPTS", 6),
             on_demand_backoff_seconds=_int(env, "BATCH_ON_DEMAND_BACKOFF_MS", 1000, minimum=0) / 1000,
+            event_source=env.get("BATCH_EVENT_SOURCE", ""),
+            event_detail_type=env.get("BATCH_EVENT_DETAIL_TYPE", ""),
         )
 
 

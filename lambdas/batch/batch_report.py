@@ -2,11 +2,13 @@
 
 Two callers, never a silent stop:
 - the state machine's catch-all: `{"event": <S3 event>, "execution": ..., "run"?: ..., "job"?: ..., "error": ...}`;
-- an EventBridge rule on "Step Functions Execution Status Change" (TIMED_OUT, ABORTED), whose detail carries the
-  execution's input (the S3 event) as a JSON string.
+- an EventBridge rule on "Step Functions Execution Status Change" (TIMED_OUT, ABORTED, FAILED), whose detail carries
+  the execution's input (the S3 event) as a JSON string.
 Writes `errors/<name>.json`, marks the run `error`, and stops the run's Bedrock job if it is still running (nothing
 would collect its output, and it would keep costing money). Only this execution's job and status record are touched:
-a run that failed before it held its name leaves another run in progress alone. Returns the outcome to publish.
+a run that failed before it held its name leaves another run in progress alone. Returns the outcome; the state machine
+publishes it itself, while for an execution that ended outside its own states (timed out, aborted, or failed in a
+step that has no catch, such as this report itself) this function publishes the "run ended" event.
 """
 
 from __future__ import annotations
@@ -15,7 +17,17 @@ import json
 from typing import Any
 
 from batch_common import BatchSettings, Source, claim_key, event_target, holds_name, source_from_event
-from batch_store import get_json, now, put_error_report, put_json, read_json, stop_job, transient_errors, update_status
+from batch_store import (
+    get_json,
+    now,
+    publish_run_ended,
+    put_error_report,
+    put_json,
+    read_json,
+    stop_job,
+    transient_errors,
+    update_status,
+)
 from gateway.aws import client
 from gptoss.batch_layout import status_key
 
@@ -24,7 +36,16 @@ FUNCTION = "batch-report"
 
 def handler(event: dict[str, Any], context: object = None) -> dict[str, Any]:
     settings = BatchSettings.from_env()
-    state = _from_execution_event(event["detail"]) if event.get("source") == "aws.states" else event
+    if event.get("source") != "aws.states":
+        return report(event, settings)
+    outcome = report(_from_execution_event(event["detail"]), settings)
+    with transient_errors():
+        publish_run_ended(client("events", function=FUNCTION), settings, outcome)
+    return outcome
+
+
+def report(state: dict[str, Any], settings: BatchSettings) -> dict[str, Any]:
+    """Write the error report for a run that ended in error; returns the outcome to publish."""
     source = source_from_event(state["event"])
     run = state.get("run") or {}
     execution = run.get("execution") or state.get("execution") or ""

@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
+import json
 from collections.abc import Iterator
 from contextlib import contextmanager
 from datetime import UTC, datetime
 from typing import Any
 
-from batch_common import RETRYABLE_CODES, TransientError
+from batch_common import RETRYABLE_CODES, BatchSettings, BatchSettingsError, TransientError
 from botocore.client import BaseClient
 from botocore.exceptions import ClientError
 from gateway.store import (  # noqa: F401  (re-exported: the batch steps' one import for their S3 and job calls)
@@ -63,6 +64,17 @@ def put_error_report(s3: BaseClient, bucket: str, name: str, report: dict[str, A
 def delete(s3: BaseClient, bucket: str, key: str) -> None:
     """Remove an object (a no-op when it does not exist)."""
     s3.delete_object(Bucket=bucket, Key=key)
+
+
+def publish_run_ended(events: BaseClient, settings: BatchSettings, outcome: dict[str, Any]) -> None:
+    """Put the "run ended" event on the default bus, as the state machine's Notify step does (same source,
+    detail-type and detail); a throttled or failed entry is a TransientError, so the caller retries."""
+    if not settings.event_source or not settings.event_detail_type:
+        raise BatchSettingsError("BATCH_EVENT_SOURCE and BATCH_EVENT_DETAIL_TYPE must be set to publish run events")
+    entry = {"Source": settings.event_source, "DetailType": settings.event_detail_type, "Detail": json.dumps(outcome)}
+    answer = events.put_events(Entries=[entry])
+    if answer.get("FailedEntryCount"):
+        raise TransientError(f"PutEvents refused the run event: {answer['Entries'][0].get('ErrorCode')}")
 
 
 def update_status(s3: BaseClient, bucket: str, name: str, change: dict[str, Any]) -> None:

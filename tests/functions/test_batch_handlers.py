@@ -43,6 +43,8 @@ def s3(emulator: EmulatorServer, monkeypatch: pytest.MonkeyPatch) -> Iterator[An
         "BATCH_MAX_FILE_BYTES": "100000",
         "BATCH_POLL_SECONDS": "30",
         "BATCH_MAX_POLL_SECONDS": "100",
+        "BATCH_EVENT_SOURCE": "gptoss.batch",
+        "BATCH_EVENT_DETAIL_TYPE": "GptOss Batch Run State Change",
         "AWS_ENDPOINT_URL_BEDROCK": emulator.url,
     }
     for name, value in env.items():

@@ -9,7 +9,7 @@ import batch_common
 from moto.events.models import EventPattern
 
 from infra.batch import API_ROUTES
-from tests.infra.synthesis import Synth
+from tests.infra.synthesis import Synth, shipped_context, synthesize
 from tests.infra.template_helpers import as_list, functions_by_name, role_of, role_statements, routes
 
 STEP_FUNCTIONS = ("batch-validate", "batch-submit", "batch-check", "batch-collect", "batch-report", "batch-on-demand")
@@ -85,12 +85,13 @@ def test_the_state_machine_is_standard_traced_logged_and_has_a_timeout(synth: Sy
     assert props["LoggingConfiguration"]["IncludeExecutionData"] is False
     timeout = definition(synth)["TimeoutSeconds"]
     assert timeout == (synth.config.batch.job_timeout_hours + 36) * 3600
-    # And a timed-out or aborted execution is routed to the error report
+    # And an execution that timed out, was aborted or failed unreported is routed to the error report
     rules = [r["Properties"] for r in synth.of_type("AWS::Events::Rule").values()]
-    [stopped] = [r for r in rules if r["EventPattern"].get("source") == ["aws.states"]]
-    assert stopped["EventPattern"]["detail"]["status"] == ["TIMED_OUT", "ABORTED"]
+    watching = [r for r in rules if r["EventPattern"].get("source") == ["aws.states"]]
+    statuses = sorted(status for rule in watching for status in rule["EventPattern"]["detail"]["status"])
+    assert statuses == ["ABORTED", "FAILED", "TIMED_OUT"]
     report_id, _ = functions_by_name(synth.resources)["batch-report"]
-    assert stopped["Targets"][0]["Arn"] == {"Fn::GetAtt": [report_id, "Arn"]}
+    assert all(rule["Targets"][0]["Arn"] == {"Fn::GetAtt": [report_id, "Arn"]} for rule in watching)
 
 
 def test_bedrock_batch_role_is_trusted_only_for_this_accounts_jobs_and_reads_staged_input_writes_output(
@@ -252,3 +253,23 @@ def test_a_run_record_stops_holding_its_name_when_no_execution_can_still_be_runn
     timeout_hours = definition(synth)["TimeoutSeconds"] / 3600
     # Then the functions treat a run record older than that as abandoned, and never a younger one
     assert timeout_hours == synth.config.batch.job_timeout_hours + batch_common.EXECUTION_GRACE_HOURS
+
+
+def test_switching_batch_off_removes_the_whole_lifecycle_and_keeps_the_api(tmp_path: Any) -> None:
+    # Given a team that needs a guardrail on every model call (Bedrock batch jobs take none) turns batch off
+    gptoss = dict(shipped_context()["gptoss"])
+    gptoss["batch"] = {**gptoss["batch"], "enabled": False}
+    # When the app synthesizes (cdk-nag included: synth fails on an unacknowledged finding)
+    off = synthesize(tmp_path, gptoss=gptoss)
+    # Then no bucket, state machine, batch function, rule, batch role or /v1/batches route exists
+    for kind in ("AWS::S3::Bucket", "AWS::StepFunctions::StateMachine", "AWS::Events::Rule"):
+        assert off.of_type(kind) == {}, kind
+    assert set(functions_by_name(off.resources)) == {"authorizer", "chat", "converse"}
+    assert not [path for path, _ in routes(off.resources) if path.startswith("/v1/batches")]
+    granted = json.dumps(off.of_type("AWS::IAM::Policy")) + json.dumps(off.of_type("AWS::IAM::Role"))
+    assert "CreateModelInvocationJob" not in granted
+    assert "BucketName" not in off.outputs
+    # And the chat API is all there
+    assert {("/v1/chat/completions", "POST"), ("/converse/v1/chat/completions", "POST")} <= set(routes(off.resources))
+    # And the shipped config keeps batch on, saying so
+    assert shipped_context()["gptoss"]["batch"]["enabled"] is True

@@ -86,6 +86,12 @@ def test_enabling_only_one_model_makes_it_the_default() -> None:
         ({"functions": {"chat": {"memory_mb": 64}}}, '"gptoss.functions.chat.memory_mb": 64 is out of range'),
         ({"observability": {"log_retention_days": 31}}, '"gptoss.observability.log_retention_days": 31 is not'),
         (
+            {"observability": {"alarm_email": "on-call team"}},
+            "\"gptoss.observability.alarm_email\": 'on-call team' does",
+        ),
+        ({"observability": {"alarm_email": "Ops <ops@example.com>"}}, '"gptoss.observability.alarm_email": \'Ops <'),
+        ({"batch": {"enabled": "no"}}, '"gptoss.batch.enabled": expected true or false'),
+        (
             {"batch": {"job_timeout_hours": 200}},
             '"gptoss.batch.job_timeout_hours": 200 is out of range; allowed: 24..168',
         ),

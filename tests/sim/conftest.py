@@ -25,6 +25,7 @@ import boto3
 import pytest
 from batch_api import BatchApiSettings, create_app
 from moto import mock_aws
+from moto.events.models import EventPattern
 from moto.stepfunctions.parser.asl.component.state.exec.state_task import lambda_eval_utils
 from starlette.testclient import TestClient
 
@@ -60,6 +61,8 @@ class Resolver:
         if logical_id in pseudo:
             return pseudo[logical_id]
         kind = self.resources[logical_id]["Type"]
+        if kind == "AWS::StepFunctions::StateMachine":
+            return self.get_att(logical_id, "Arn")
         return BUCKET if kind == "AWS::S3::Bucket" else logical_id
 
     def get_att(self, logical_id: str, attribute: str) -> str:
@@ -141,6 +144,7 @@ class Sim:
     queue_url: str
     emulator: EmulatorServer
     lambdas: InProcessLambda
+    resolver: Resolver
 
     def upload(self, key: str, body: bytes) -> dict[str, Any]:
         """Put an object; returns the EventBridge "Object Created" event S3 would send."""
@@ -188,6 +192,48 @@ class Sim:
     def run(self, event: dict[str, Any], timeout: float = 30) -> dict[str, Any]:
         """Start an execution with the event and wait for it to end."""
         return self.wait(self.start(event), timeout)
+
+    def execution_ended(self, arn: str, status: str | None = None) -> dict[str, Any]:
+        """The "Step Functions Execution Status Change" event Step Functions sends for an execution that ended.
+
+        `status` stands in for an ending moto cannot reach in test time (a 60 h execution timeout).
+        """
+        execution = self.sfn.describe_execution(executionArn=arn)
+        detail = {
+            "executionArn": arn,
+            "stateMachineArn": self.machine_arn,
+            "name": execution["name"],
+            "status": status or execution["status"],
+            "input": execution["input"],
+            "error": execution.get("error"),
+            "cause": execution.get("cause"),
+        }
+        return {
+            "version": "0",
+            "id": f"sim-{time.monotonic_ns()}",
+            "detail-type": "Step Functions Execution Status Change",
+            "source": "aws.states",
+            "account": ACCOUNT,
+            "region": REGION,
+            "resources": [arn],
+            "detail": detail,
+        }
+
+    def deliver(self, event: dict[str, Any]) -> list[dict[str, Any]]:
+        """Route an event as the template's EventBridge rules do (moto's pattern matcher): each matching rule's
+        Lambda target is invoked in-process. Returns the invocation results."""
+        results = []
+        for resource in self.template["Resources"].values():
+            if resource["Type"] != "AWS::Events::Rule":
+                continue
+            rule = self.resolver.resolve(resource["Properties"])
+            if not EventPattern.load(json.dumps(rule["EventPattern"])).matches_event(event):
+                continue
+            for target in rule["Targets"]:
+                if target["Arn"] in self.lambdas.handlers:
+                    payload = {"FunctionName": target["Arn"], "Payload": json.dumps(event)}
+                    results.append(self.lambdas(payload, REGION, None))
+        return results
 
     def function_arn(self, function: str) -> str:
         """The ARN of a deployed batch function, by its GPTOSS_FUNCTION name."""
@@ -269,7 +315,11 @@ def emulator() -> Iterator[EmulatorServer]:
 def sim(batch_template: dict[str, Any], emulator: EmulatorServer, monkeypatch: pytest.MonkeyPatch) -> Iterator[Sim]:
     emulator.jobs.reset()
     resolver = Resolver(batch_template)
-    [machine] = [r for r in batch_template["Resources"].values() if r["Type"] == "AWS::StepFunctions::StateMachine"]
+    [(machine_id, machine)] = [
+        (logical_id, r)
+        for logical_id, r in batch_template["Resources"].items()
+        if r["Type"] == "AWS::StepFunctions::StateMachine"
+    ]
     definition = resolver.resolve(machine["Properties"]["DefinitionString"])
     lambdas = InProcessLambda(batch_handlers(batch_template, resolver), FAST_POLLING)
     monkeypatch.setattr(lambda_eval_utils, "_invoke_lambda_function", lambdas)
@@ -281,7 +331,7 @@ def sim(batch_template: dict[str, Any], emulator: EmulatorServer, monkeypatch: p
         s3.put_bucket_versioning(Bucket=BUCKET, VersioningConfiguration={"Status": "Enabled"})
         sfn = boto3.client("stepfunctions", region_name=REGION)
         machine_arn = sfn.create_state_machine(
-            name="BatchLifecycle", definition=definition, roleArn=f"arn:aws:iam::{ACCOUNT}:role/sim"
+            name=machine_id, definition=definition, roleArn=f"arn:aws:iam::{ACCOUNT}:role/sim"
         )["stateMachineArn"]
         sqs = boto3.client("sqs", region_name=REGION)
         queue_url = sqs.create_queue(QueueName="batch-events")["QueueUrl"]
@@ -289,7 +339,8 @@ def sim(batch_template: dict[str, Any], emulator: EmulatorServer, monkeypatch: p
         events = boto3.client("events", region_name=REGION)
         events.put_rule(Name="batch-events", EventPattern=json.dumps({"source": ["gptoss.batch"]}))
         events.put_targets(Rule="batch-events", Targets=[{"Id": "queue", "Arn": queue_arn}])
-        yield Sim(batch_template, s3, sfn, events, sqs, machine_arn, queue_url, emulator, lambdas)
+        assert machine_arn == resolver.ref(machine_id)
+        yield Sim(batch_template, s3, sfn, events, sqs, machine_arn, queue_url, emulator, lambdas, resolver)
 
 
 def records(count: int, *, first_text: str = "Say hello", prefix: str = "rec") -> bytes:

@@ -4,10 +4,12 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import time
 import uuid
 from collections.abc import Mapping
 from dataclasses import dataclass, field
+from typing import Any
 
 from aws_lambda_powertools import Logger
 from aws_lambda_powertools.metrics import EphemeralMetrics, MetricResolution, MetricUnit
@@ -19,6 +21,23 @@ logger = Logger(service=SERVICE)
 _metrics = EphemeralMetrics(namespace=os.environ.get("POWERTOOLS_METRICS_NAMESPACE", "GptOssGateway"), service=SERVICE)
 
 _ID_HEADERS = ("x-amzn-requestid", "x-amzn-request-id", "x-request-id")
+# API Gateway API key ids are short alphanumeric strings; anything else is not logged or used as a dimension.
+_KEY_ID = re.compile(r"^[A-Za-z0-9]{1,128}$")
+
+
+def _request_context(headers: Mapping[str, str]) -> dict[str, Any]:
+    """API Gateway's requestContext, which the Lambda Web Adapter forwards as JSON in `x-amzn-request-context`.
+
+    It also carries the caller's API key value (`identity.apiKey`): only the fields read below may leave this module.
+    """
+    raw = headers.get("x-amzn-request-context")
+    if not raw:
+        return {}
+    try:
+        context = json.loads(raw)
+    except ValueError:
+        return {}
+    return context if isinstance(context, dict) else {}
 
 
 def request_id(headers: Mapping[str, str]) -> str:
@@ -27,15 +46,17 @@ def request_id(headers: Mapping[str, str]) -> str:
         value = headers.get(name)
         if value:
             return value[:128]
-    context = headers.get("x-amzn-request-context")
-    if context:
-        try:
-            value = json.loads(context).get("requestId")
-        except (ValueError, AttributeError):
-            value = None
-        if isinstance(value, str) and value:
-            return value[:128]
+    value = _request_context(headers).get("requestId")
+    if isinstance(value, str) and value:
+        return value[:128]
     return uuid.uuid4().hex
+
+
+def api_key_id(headers: Mapping[str, str]) -> str | None:
+    """The id (never the value) of the usage-plan API key API Gateway matched for this request, if any."""
+    identity = _request_context(headers).get("identity")
+    value = identity.get("apiKeyId") if isinstance(identity, dict) else None
+    return value if isinstance(value, str) and _KEY_ID.match(value) else None
 
 
 @dataclass
@@ -45,6 +66,7 @@ class RequestRecord:
     route: str
     request_id: str
     log_prompts: bool = False
+    api_key_id: str | None = None
     model: str | None = None
     stream: bool = False
     started: float = field(default_factory=time.perf_counter)
@@ -89,6 +111,7 @@ class RequestRecord:
             "route": self.route,
             "model": model,
             "status": status,
+            "api_key_id": self.api_key_id,
             "stream": self.stream,
             "latency_ms": round(latency_ms, 3),
         }
@@ -106,7 +129,8 @@ class RequestRecord:
 
 
 def _emit_metrics(record: RequestRecord, model: str, status: int, latency_ms: float) -> None:
-    """One EMF document for the request (by route and model), plus one for an error (by route and status).
+    """One EMF document for the request (by route and model), one for its tokens by API key id (who spent what), and
+    one for an error (by route and status).
 
     Powertools serialises the documents from metric sets built here: its add_metric/add_dimension path revalidates
     constant names and units and formats debug messages on every call, most of the flush's cost.
@@ -122,6 +146,9 @@ def _emit_metrics(record: RequestRecord, model: str, status: int, latency_ms: fl
     if record.guardrail_action == "INTERVENED":
         metrics["GuardrailInterventions"] = _metric(MetricUnit.Count, 1)
     _flush(metrics, {"route": record.route, "model": model, "service": SERVICE})
+    if record.api_key_id and record.input_tokens is not None:
+        tokens = {name: metrics[name] for name in ("InputTokens", "OutputTokens")}
+        _flush(tokens, {"api_key_id": record.api_key_id, "service": SERVICE})
     if status >= 400:
         errors = {"Errors": _metric(MetricUnit.Count, 1)}
         if status == 429:  # only Bedrock's ThrottlingException / ServiceQuotaExceededException answer 429

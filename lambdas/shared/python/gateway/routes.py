@@ -19,7 +19,7 @@ from starlette.routing import Route
 from gateway.backend import Backend
 from gateway.endpoint import respond, sse_body
 from gateway.http import EXCEPTION_HANDLERS, json_bytes, json_response, read_json, sse_response
-from gateway.observability import RequestRecord, request_id
+from gateway.observability import RequestRecord, api_key_id, request_id
 from gateway.runtime import Runtime
 
 GUARDRAIL_HEADER = "x-gptoss-guardrail-action"
@@ -34,7 +34,10 @@ def recorded(runtime: Runtime, route: str, work: Work) -> Endpoint:
 
     async def endpoint(request: Request) -> Response:
         settings = runtime.settings
-        record = RequestRecord(route, request_id(request.headers), log_prompts=settings.log_prompts)
+        headers = request.headers
+        record = RequestRecord(
+            route, request_id(headers), log_prompts=settings.log_prompts, api_key_id=api_key_id(headers)
+        )
         return await respond(record, lambda: work(request, record), idle_limit=settings.idle_limit)
 
     return endpoint
