@@ -6,28 +6,31 @@ from gptoss.errors import GatewayError, from_bedrock_error, invalid_request
 
 
 @pytest.mark.parametrize(
-    ("bedrock_code", "status", "error_type", "code"),
+    ("bedrock_code", "status", "error_type", "code", "retry_after"),
     [
-        ("ThrottlingException", 429, "rate_limit_error", "rate_limit_exceeded"),
-        ("ServiceQuotaExceededException", 429, "insufficient_quota", "insufficient_quota"),
-        ("ValidationException", 400, "invalid_request_error", None),
-        ("AccessDeniedException", 403, "permission_error", None),
-        ("ResourceNotFoundException", 404, "invalid_request_error", "model_not_found"),
-        ("ModelTimeoutException", 504, "api_error", "timeout"),
-        ("ModelNotReadyException", 503, "api_error", "service_unavailable"),
-        ("ServiceUnavailableException", 503, "api_error", "service_unavailable"),
-        ("ModelErrorException", 502, "api_error", "model_error"),
-        ("ModelStreamErrorException", 502, "api_error", "model_error"),
-        ("InternalServerException", 500, "api_error", None),
+        ("ThrottlingException", 429, "rate_limit_error", "rate_limit_exceeded", True),
+        ("ServiceQuotaExceededException", 429, "insufficient_quota", "insufficient_quota", True),
+        ("ValidationException", 400, "invalid_request_error", None, False),
+        ("AccessDeniedException", 403, "permission_error", None, False),
+        ("ResourceNotFoundException", 404, "invalid_request_error", "model_not_found", False),
+        ("ModelTimeoutException", 504, "api_error", "timeout", False),
+        ("ModelNotReadyException", 503, "api_error", "service_unavailable", True),
+        ("ServiceUnavailableException", 503, "api_error", "service_unavailable", True),
+        ("ModelErrorException", 502, "api_error", "model_error", False),
+        ("ModelStreamErrorException", 502, "api_error", "model_error", False),
+        ("InternalServerException", 500, "api_error", None, False),
     ],
 )
-def test_each_bedrock_exception_maps_to_its_openai_status(bedrock_code, status, error_type, code):
+def test_each_bedrock_exception_maps_to_its_openai_status(bedrock_code, status, error_type, code, retry_after):
     # Given a Bedrock exception code
     # When it is translated
     error = from_bedrock_error(bedrock_code, "details from Bedrock")
-    # Then the caller sees the OpenAI status, type and code the SDK expects
+    # Then the caller sees the OpenAI status, type and code the SDK expects, Bedrock's reason after a summary,
+    # and a Retry-After header exactly when waiting helps (throttling, quota, model not ready)
     assert (error.status, error.type, error.code) == (status, error_type, code)
     assert error.to_body()["error"]["type"] == error_type
+    assert error.message.endswith(": details from Bedrock")
+    assert error.headers == ({"Retry-After": "1"} if retry_after else {})
 
 
 def test_throttling_tells_the_client_when_to_retry():
