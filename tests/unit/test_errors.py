@@ -2,6 +2,7 @@
 
 import botocore.session
 import pytest
+from gateway.observability import RequestRecord
 from gptoss.errors import GatewayError, from_bedrock_error, invalid_request
 
 
@@ -99,9 +100,43 @@ def test_every_modelled_runtime_exception_has_a_deliberate_mapping():
 def test_invalid_request_is_an_openai_error_object_naming_the_param():
     # Given a validation failure raised by the gateway
     error = invalid_request("bad", param="messages[0].role")
-    # Then its body is exactly OpenAI's error shape
+    # Then its body is exactly OpenAI's error shape, and the exception reads as its message
     assert isinstance(error, GatewayError)
     assert error.status == 400
     assert error.to_body() == {
         "error": {"message": "bad", "type": "invalid_request_error", "param": "messages[0].role", "code": None}
     }
+    assert str(error) == "bad"
+
+
+def test_an_invalid_request_with_a_code_carries_it_to_the_client():
+    # Given a validation failure with a machine-readable code (a body that is not JSON)
+    error = invalid_request("The request body is not valid JSON.", code="invalid_json")
+    # Then the client's error object has that code
+    assert error.to_body()["error"]["code"] == "invalid_json"
+
+
+def test_a_bedrock_error_without_a_message_is_just_the_summary():
+    # Given a Bedrock exception whose message is blank
+    error = from_bedrock_error("ModelTimeoutException", "  ")
+    # Then the client reads a clean sentence, without a dangling separator
+    assert error.message == "The model timed out"
+
+
+@pytest.mark.parametrize("log_prompts", [False, True])
+def test_a_validation_message_quoting_the_prompt_is_logged_only_with_log_prompts(log_prompts):
+    # Given Bedrock refuses a request with a message that quotes the prompt, throttles another, and the gateway
+    # refuses a third itself
+    refused = from_bedrock_error("ValidationException", "Malformed input: 'my secret prompt'")
+    throttled = from_bedrock_error("ThrottlingException", "Too many requests")
+    own = invalid_request("'messages' must contain at least one message.", param="messages")
+    # When the request log records each error
+    logged = []
+    for error in (refused, throttled, own):
+        record = RequestRecord(route="/v1/chat/completions", request_id="r1", log_prompts=log_prompts)
+        record.record_error(error)
+        logged.append(record.error["message"])
+    # Then the quoted prompt reaches the log only with LOG_PROMPTS, and the other messages always do
+    assert ("my secret prompt" in logged[0]) is log_prompts
+    assert "Too many requests" in logged[1]
+    assert logged[2] == "'messages' must contain at least one message."
