@@ -65,8 +65,10 @@ def load_equivalents(path: Path = EQUIVALENTS) -> dict[str, Equivalent]:
     for number, line in enumerate(path.read_text().splitlines(), start=1):
         if not line.strip() or line.startswith("#"):
             continue
-        parts = [part.strip() for part in line.split("|", 2)]
-        if len(parts) != 3 or not all(parts):
+        mutant, _, rest = line.partition("|")
+        code, _, reason = rest.rpartition("|")  # the code may hold `|` (a union type), the reason does not
+        parts = [part.strip() for part in (mutant, code, reason)]
+        if not all(parts):
             raise SystemExit(f"{path.name}:{number}: expected `mutant | mutated code | reason`")
         entries[parts[0]] = Equivalent(*parts)
     return entries
