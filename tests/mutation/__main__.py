@@ -4,8 +4,8 @@ mutmut names a mutant after its file's path, and the tests import the layer as `
 tree (`.mutmut/`, rebuilt on every run) where the layer is the top-level `gptoss/` beside a copy of `tests/`; its
 settings are `[tool.mutmut]` in pyproject.toml. mutmut forks each mutant's test run from a process that already
 imported the layer, so a mutant in code that runs at import (the request contract's compiled checks, the model
-alias table) cannot fail there: the survivors of that first pass are tested again in processes that import the
-layer afresh with the mutant active (slower, so only for them).
+alias table) cannot fail there: each survivor of that first pass is tested again by its module's unit tests
+(tests/unit/test_<module>.py) in a fresh process that imports the layer with the mutant active.
 
 A module's score counts killed mutants (a test failed or timed out) over all its mutants except the reviewed
 equivalent ones in tests/mutation/equivalents.txt. It exits non-zero when a module scores under the threshold or an
@@ -21,6 +21,7 @@ import shutil
 import subprocess
 import sys
 from collections import Counter
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -92,11 +93,15 @@ def run_mutmut(names: list[str], workers: int) -> None:
         raise SystemExit("mutmut failed (its output is above)")
 
 
-def import_afresh() -> None:
-    """Have mutmut fork each mutant from a process that has not imported the layer (nor the tests)."""
-    config = STAGING / "pyproject.toml"
-    fresh = 'process_isolation = "forkserver"\nforkserver_warmup = "none"\n'
-    config.write_text(config.read_text().replace("[tool.mutmut]\n", f"[tool.mutmut]\n{fresh}", 1))
+def killed_afresh(mutant: str) -> bool:
+    """Whether the module's own unit tests fail with the mutant active from the first import of the layer."""
+    module = mutant.split(".")[1]
+    own_tests = Path("tests", "unit", f"test_{module}.py")
+    selection = own_tests if (STAGING / "mutants" / own_tests).exists() else Path("tests", "unit")
+    command = [sys.executable, "-m", "pytest", "-x", "-q", "-p", "no:cacheprovider", "--rootdir=.", str(selection)]
+    environment = {**os.environ, "MUTANT_UNDER_TEST": mutant}
+    run = subprocess.run(command, cwd=STAGING / "mutants", env=environment, capture_output=True, check=False)
+    return run.returncode not in (0, 5)  # 5: nothing collected
 
 
 def results() -> dict[str, dict[str, int | None]]:
@@ -130,7 +135,9 @@ def mutated_lines(mutant: str) -> set[str]:
     }
 
 
-def score(modules: list[str], equivalents: dict[str, Equivalent]) -> tuple[dict[str, Score], list[str]]:
+def score(
+    modules: list[str], equivalents: dict[str, Equivalent], killed_later: set[str]
+) -> tuple[dict[str, Score], list[str]]:
     from mutmut.stats import status_by_exit_code
 
     scores: dict[str, Score] = {}
@@ -141,7 +148,7 @@ def score(modules: list[str], equivalents: dict[str, Equivalent]) -> tuple[dict[
             continue
         result = scores.setdefault(module, Score())
         for mutant, exit_code in codes.items():
-            status = status_by_exit_code[exit_code]
+            status = "killed" if mutant in killed_later else status_by_exit_code[exit_code]
             result.statuses[status] += 1
             listed = equivalents.get(mutant)
             if listed:
@@ -196,12 +203,13 @@ def main(argv: list[str]) -> int:
     stage()
     run_mutmut([f"gptoss.{module}.*" for module in args.modules], args.workers)
     second_pass = survivors(args.modules)
-    if second_pass:
-        print(f"\nTesting the {len(second_pass)} survivors again, each in a process that imports the layer afresh")
-        import_afresh()
-        run_mutmut(second_pass, args.workers)
+    print(f"\nTesting the {len(second_pass)} survivors again, each in a process that imports the layer afresh")
+    with ThreadPoolExecutor(max_workers=args.workers) as pool:
+        killed_later = {
+            mutant for mutant, killed in zip(second_pass, pool.map(killed_afresh, second_pass), strict=True) if killed
+        }
     os.chdir(STAGING)
-    scores, problems = score(args.modules, equivalents)
+    scores, problems = score(args.modules, equivalents, killed_later)
     passed = report(scores)
     for problem in problems:
         print(f"equivalents.txt: {problem}", file=sys.stderr)

@@ -140,3 +140,12 @@ def test_a_validation_message_quoting_the_prompt_is_logged_only_with_log_prompts
     assert ("my secret prompt" in logged[0]) is log_prompts
     assert "Too many requests" in logged[1]
     assert logged[2] == "'messages' must contain at least one message."
+
+
+def test_an_error_reads_fully_in_a_traceback():
+    # Given an error the gateway raises
+    error = invalid_request("bad", param="temperature", code="invalid_value")
+    # Then its repr (what a traceback or debugger shows a developer) names every part of it
+    assert repr(error) == (
+        "GatewayError(400, 'bad', type='invalid_request_error', param='temperature', code='invalid_value')"
+    )
