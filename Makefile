@@ -10,7 +10,7 @@ export JSII_SILENCE_WARNING_END_OF_LIFE_NODE_VERSION := 20
 export CDK_HOME := $(CURDIR)/.cdk
 export AWS_EC2_METADATA_DISABLED := true
 
-.PHONY: install local test test-default test-py313 test-unit test-functions test-infra test-e2e test-sim lint format synth preflight deploy destroy bench clean
+.PHONY: install local test test-default test-py313 test-unit test-functions test-infra test-e2e test-sim lint format synth preflight deploy destroy bench mutate clean
 
 install: $(VENV)/.installed node_modules/.installed
 
@@ -80,5 +80,9 @@ destroy: install
 bench: install
 	$(PY) -m bench
 
+# MODULES="converse errors" to test some modules only; WORKERS=1 on a busy machine.
+mutate: install
+	$(PY) -m tests.mutation --workers $(or $(WORKERS),2) $(MODULES)
+
 clean:
-	rm -rf cdk.out .build .pytest_cache .ruff_cache
+	rm -rf .mutmut cdk.out .build .pytest_cache .ruff_cache

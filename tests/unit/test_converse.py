@@ -2,6 +2,7 @@
 
 import itertools
 import json
+import re
 
 import botocore.session
 import pytest
@@ -633,3 +634,163 @@ def test_conversion_does_not_modify_the_callers_request():
     to_converse_request(request, MODEL_ID, None)
     # Then the caller's request is unchanged
     assert json.dumps(request, sort_keys=True) == snapshot
+
+
+# ---- details a client sees on the Converse path (each found by a surviving mutant) ---------------------------------
+
+
+def test_metadata_and_user_reach_bedrocks_request_metadata():
+    # Given a request with metadata and a user
+    params = convert(messages=[{"role": "user", "content": "hi"}], metadata={"team": "search"}, user="u-42")
+    # Then Bedrock's invocation logs get both, the user under "user"
+    assert params["requestMetadata"] == {"team": "search", "user": "u-42"}
+
+
+def test_metadata_user_that_agrees_with_user_is_sent_once():
+    # Given metadata.user and user with the same value
+    params = convert(messages=[{"role": "user", "content": "hi"}], metadata={"user": "u-42"}, user="u-42")
+    # Then it is sent once
+    assert params["requestMetadata"] == {"user": "u-42"}
+
+
+def test_metadata_user_that_disagrees_with_user_is_a_400_naming_metadata_user():
+    # Given metadata.user and user that differ (Converse keeps one user)
+    request = parse_chat_request(
+        {"model": "m", "messages": [{"role": "user", "content": "hi"}], "metadata": {"user": "a"}, "user": "b"}
+    )
+    # When it is converted
+    with pytest.raises(GatewayError) as raised:
+        to_converse_request(request, MODEL_ID, None)
+    # Then the client is told which field to fix, and why
+    assert (raised.value.status, raised.value.param) == (400, "metadata.user")
+    assert raised.value.message == "'metadata.user' and 'user' differ; Converse keeps one user."
+
+
+def test_sixteen_metadata_pairs_with_user_included_are_the_most_converse_keeps():
+    # Given 15 metadata pairs and a user (16 pairs), then 16 pairs and a user (17)
+    fifteen = {f"k{index}": "v" for index in range(15)}
+    messages = [{"role": "user", "content": "hi"}]
+    # Then 16 are sent
+    assert len(convert(messages=messages, metadata=fifteen, user="u")["requestMetadata"]) == 16
+    # And 17 are a 400 on metadata that says the limit
+    request = parse_chat_request({"model": "m", "messages": messages, "metadata": {**fifteen, "k15": "v"}, "user": "u"})
+    with pytest.raises(GatewayError) as raised:
+        to_converse_request(request, MODEL_ID, None)
+    assert (raised.value.status, raised.value.param) == (400, "metadata")
+    assert raised.value.message == "Converse keeps at most 16 metadata pairs, 'user' included."
+
+
+def test_temperature_one_is_converses_maximum_and_is_sent():
+    # Given temperature 1, the highest Converse accepts
+    params = convert(messages=[{"role": "user", "content": "hi"}], temperature=1)
+    # Then it is sent, not refused
+    assert params["inferenceConfig"]["temperature"] == 1
+
+
+def test_strict_tools_are_sent_strict():
+    # Given a tool marked strict, and one marked not strict
+    tools = [
+        {**WEATHER_TOOL, "function": {**WEATHER_TOOL["function"], "strict": True}},
+        {"type": "function", "function": {"name": "lookup", "strict": False}},
+    ]
+    params = convert(messages=[{"role": "user", "content": "hi"}], tools=tools)
+    # Then Converse gets each tool's strict setting
+    assert [tool["toolSpec"]["strict"] for tool in params["toolConfig"]["tools"]] == [True, False]
+
+
+def test_a_structured_output_response_format_is_forwarded():
+    # Given a json_schema response_format
+    response_format = {"type": "json_schema", "json_schema": {"name": "answer", "schema": {"type": "object"}}}
+    params = convert(messages=[{"role": "user", "content": "hi"}], response_format=response_format)
+    # Then it reaches the model unchanged
+    assert params["additionalModelRequestFields"]["response_format"] == response_format
+
+
+def test_invalid_tool_call_arguments_are_a_400_saying_so():
+    # Given an assistant tool call whose arguments are not JSON
+    messages = tool_exchange()
+    messages[1]["tool_calls"][0]["function"]["arguments"] = "{city: Paris"
+    request = parse_chat_request({"model": "m", "messages": messages, "tools": [WEATHER_TOOL]})
+    # When it is converted
+    with pytest.raises(GatewayError) as raised:
+        to_converse_request(request, MODEL_ID, None)
+    # Then the 400 names the arguments and says what is wrong
+    assert raised.value.param == "messages[1].tool_calls[0].function.arguments"
+    assert raised.value.message.startswith("Tool call arguments are not valid JSON: ")
+
+
+def test_a_tool_result_in_several_parts_is_replayed_as_one_text_without_tools():
+    # Given a tool result sent as two text parts, in a request without tools
+    messages = tool_exchange()
+    messages[2]["content"] = [{"type": "text", "text": "18°C"}, {"type": "text", "text": ", sunny"}]
+    params = convert(messages=messages)
+    # Then the model reads the result as one text, parts joined as written
+    assert ("user", "[tool result call_abc] 18°C, sunny") in texts_of(params["messages"])
+
+
+def test_ids_outside_converses_alphabet_are_rewritten_readably_and_kept_apart():
+    # Given two tool call ids Converse would refuse, differing only after the first 47 characters
+    long_a, long_b = "call/" + "x" * 50 + "a", "call/" + "x" * 50 + "b"
+    ids = []
+    for raw in (long_a, long_b):
+        params = convert(messages=tool_exchange(raw), tools=[WEATHER_TOOL])
+        ids.append(params["messages"][1]["content"][0]["toolUse"]["toolUseId"])
+    # Then each becomes a valid id that still reads like the original, and the two stay distinct
+    assert ids[0] != ids[1]
+    assert all(re.fullmatch(r"call_x{42}-[0-9a-f]{16}", value) for value in ids)
+
+
+def test_bedrocks_total_tokens_is_reported_as_billed_and_missing_counts_are_zero():
+    # Given a usage whose total includes tokens written to the cache, and one with no counts at all
+    billed = translate(
+        converse_response([{"text": "Hi"}], usage={"inputTokens": 3, "outputTokens": 2, "totalTokens": 9})
+    )
+    empty = translate(converse_response([{"text": "Hi"}], usage={}))
+    summed = translate(converse_response([{"text": "Hi"}], usage={"inputTokens": 3, "outputTokens": 2}))
+    # Then the total is Bedrock's, counts Bedrock did not send are 0, and a missing total is the sum
+    assert billed["usage"] == {"prompt_tokens": 3, "completion_tokens": 2, "total_tokens": 9}
+    assert empty["usage"] == {"prompt_tokens": 0, "completion_tokens": 0, "total_tokens": 0}
+    assert summed["usage"]["total_tokens"] == 5
+
+
+def test_an_intervention_without_a_trace_is_still_reported():
+    # Given a guardrail intervention with trace disabled
+    completion = translate(converse_response([{"text": "Sorry."}], "guardrail_intervened"))
+    # Then the client still sees the verdict
+    assert completion["guardrail"] == {"action": "INTERVENED", "trace": {}}
+    assert completion["choices"][0]["finish_reason"] == "content_filter"
+
+
+def test_text_blocks_and_reasoning_blocks_are_joined_as_written():
+    # Given an answer in several text blocks and reasoning in several blocks, one of them without text
+    completion = translate(
+        converse_response(
+            [
+                {"reasoningContent": {"reasoningText": {"text": "First, "}}},
+                {"reasoningContent": {"redactedContent": b"..."}},
+                {"reasoningContent": {"reasoningText": {"text": "then."}}},
+                {"text": "Hel"},
+                {"text": "lo!"},
+            ]
+        )
+    )
+    # Then the client reads each as one text, nothing inserted
+    message = completion["choices"][0]["message"]
+    assert (message["reasoning_content"], message["content"]) == ("First, then.", "Hello!")
+
+
+def test_text_said_beside_tool_calls_is_kept():
+    # Given an answer that says something and calls a tool
+    tool_use = {"toolUse": {"toolUseId": "t1", "name": "get_weather", "input": {"city": "Zürich"}}}
+    completion = translate(converse_response([{"text": "Let me check."}, tool_use], "tool_use"))
+    # Then the client gets the text and the call, its arguments in readable UTF-8 JSON
+    message = completion["choices"][0]["message"]
+    assert message["content"] == "Let me check."
+    assert message["tool_calls"][0]["function"]["arguments"] == '{"city": "Zürich"}'
+
+
+def test_a_tool_call_without_input_has_empty_object_arguments():
+    # Given a tool use block without input
+    completion = translate(converse_response([{"toolUse": {"toolUseId": "t1", "name": "now"}}], "tool_use"))
+    # Then its arguments are the empty JSON object, which the SDK can parse
+    assert completion["choices"][0]["message"]["tool_calls"][0]["function"]["arguments"] == "{}"

@@ -172,3 +172,45 @@ def test_events_with_nothing_for_the_client_produce_no_chunks():
     _, chunks = run([{"contentBlockStop": {"contentBlockIndex": 0}}, {"somethingNew": {}}])
     # Then the client gets no chunk for them
     assert chunks == []
+
+
+def test_an_exception_event_carries_bedrocks_message_to_the_client():
+    # Given a started stream, then exception events with and without a message
+    translator, _ = run([{"messageStart": {"role": "assistant"}}])
+    # When Bedrock sends them
+    with pytest.raises(GatewayError) as with_message:
+        translator.feed({"throttlingException": {"message": "Too many requests"}})
+    with pytest.raises(GatewayError) as without_body:
+        translator.feed({"modelStreamErrorException": None})
+    # Then the client reads Bedrock's reason after the summary, or just the summary
+    assert with_message.value.message == "Rate limit reached, retry shortly: Too many requests"
+    assert without_body.value.message == "The model returned an error"
+
+
+def test_a_message_start_without_a_role_is_the_assistant_speaking():
+    # Given a messageStart event that names no role
+    _, chunks = run([{"messageStart": {}}])
+    # Then the first delta is the assistant's, as OpenAI's first chunk is
+    assert deltas(chunks) == [{"role": "assistant", "content": ""}]
+
+
+def test_a_tool_call_block_without_an_index_is_the_first_call():
+    # Given a tool use start without contentBlockIndex
+    events = [{"contentBlockStart": {"start": {"toolUse": {"toolUseId": "t1", "name": "now"}}}}]
+    _, chunks = run(events)
+    # Then it is the first tool call
+    assert deltas(chunks) == [
+        {"tool_calls": [{"index": 0, "id": "t1", "type": "function", "function": {"name": "now", "arguments": ""}}]}
+    ]
+
+
+def test_text_held_back_for_a_possible_tag_sends_no_empty_chunk():
+    # Given text that starts like a reasoning tag, arriving in two pieces
+    events = [
+        {"contentBlockDelta": {"delta": {"text": "<reas"}, "contentBlockIndex": 0}},
+        {"contentBlockDelta": {"delta": {"text": "on"}, "contentBlockIndex": 0}},
+    ]
+    # When the pieces are translated
+    _, chunks = run(events)
+    # Then nothing is sent while it could still be a tag: no chunk with an empty delta
+    assert chunks == []

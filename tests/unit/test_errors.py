@@ -2,32 +2,36 @@
 
 import botocore.session
 import pytest
+from gateway.observability import RequestRecord
 from gptoss.errors import GatewayError, from_bedrock_error, invalid_request
 
 
 @pytest.mark.parametrize(
-    ("bedrock_code", "status", "error_type", "code"),
+    ("bedrock_code", "status", "error_type", "code", "retry_after"),
     [
-        ("ThrottlingException", 429, "rate_limit_error", "rate_limit_exceeded"),
-        ("ServiceQuotaExceededException", 429, "insufficient_quota", "insufficient_quota"),
-        ("ValidationException", 400, "invalid_request_error", None),
-        ("AccessDeniedException", 403, "permission_error", None),
-        ("ResourceNotFoundException", 404, "invalid_request_error", "model_not_found"),
-        ("ModelTimeoutException", 504, "api_error", "timeout"),
-        ("ModelNotReadyException", 503, "api_error", "service_unavailable"),
-        ("ServiceUnavailableException", 503, "api_error", "service_unavailable"),
-        ("ModelErrorException", 502, "api_error", "model_error"),
-        ("ModelStreamErrorException", 502, "api_error", "model_error"),
-        ("InternalServerException", 500, "api_error", None),
+        ("ThrottlingException", 429, "rate_limit_error", "rate_limit_exceeded", True),
+        ("ServiceQuotaExceededException", 429, "insufficient_quota", "insufficient_quota", True),
+        ("ValidationException", 400, "invalid_request_error", None, False),
+        ("AccessDeniedException", 403, "permission_error", None, False),
+        ("ResourceNotFoundException", 404, "invalid_request_error", "model_not_found", False),
+        ("ModelTimeoutException", 504, "api_error", "timeout", False),
+        ("ModelNotReadyException", 503, "api_error", "service_unavailable", True),
+        ("ServiceUnavailableException", 503, "api_error", "service_unavailable", True),
+        ("ModelErrorException", 502, "api_error", "model_error", False),
+        ("ModelStreamErrorException", 502, "api_error", "model_error", False),
+        ("InternalServerException", 500, "api_error", None, False),
     ],
 )
-def test_each_bedrock_exception_maps_to_its_openai_status(bedrock_code, status, error_type, code):
+def test_each_bedrock_exception_maps_to_its_openai_status(bedrock_code, status, error_type, code, retry_after):
     # Given a Bedrock exception code
     # When it is translated
     error = from_bedrock_error(bedrock_code, "details from Bedrock")
-    # Then the caller sees the OpenAI status, type and code the SDK expects
+    # Then the caller sees the OpenAI status, type and code the SDK expects, Bedrock's reason after a summary,
+    # and a Retry-After header exactly when waiting helps (throttling, quota, model not ready)
     assert (error.status, error.type, error.code) == (status, error_type, code)
     assert error.to_body()["error"]["type"] == error_type
+    assert error.message.endswith(": details from Bedrock")
+    assert error.headers == ({"Retry-After": "1"} if retry_after else {})
 
 
 def test_throttling_tells_the_client_when_to_retry():
@@ -96,9 +100,52 @@ def test_every_modelled_runtime_exception_has_a_deliberate_mapping():
 def test_invalid_request_is_an_openai_error_object_naming_the_param():
     # Given a validation failure raised by the gateway
     error = invalid_request("bad", param="messages[0].role")
-    # Then its body is exactly OpenAI's error shape
+    # Then its body is exactly OpenAI's error shape, and the exception reads as its message
     assert isinstance(error, GatewayError)
     assert error.status == 400
     assert error.to_body() == {
         "error": {"message": "bad", "type": "invalid_request_error", "param": "messages[0].role", "code": None}
     }
+    assert str(error) == "bad"
+
+
+def test_an_invalid_request_with_a_code_carries_it_to_the_client():
+    # Given a validation failure with a machine-readable code (a body that is not JSON)
+    error = invalid_request("The request body is not valid JSON.", code="invalid_json")
+    # Then the client's error object has that code
+    assert error.to_body()["error"]["code"] == "invalid_json"
+
+
+def test_a_bedrock_error_without_a_message_is_just_the_summary():
+    # Given a Bedrock exception whose message is blank
+    error = from_bedrock_error("ModelTimeoutException", "  ")
+    # Then the client reads a clean sentence, without a dangling separator
+    assert error.message == "The model timed out"
+
+
+@pytest.mark.parametrize("log_prompts", [False, True])
+def test_a_validation_message_quoting_the_prompt_is_logged_only_with_log_prompts(log_prompts):
+    # Given Bedrock refuses a request with a message that quotes the prompt, throttles another, and the gateway
+    # refuses a third itself
+    refused = from_bedrock_error("ValidationException", "Malformed input: 'my secret prompt'")
+    throttled = from_bedrock_error("ThrottlingException", "Too many requests")
+    own = invalid_request("'messages' must contain at least one message.", param="messages")
+    # When the request log records each error
+    logged = []
+    for error in (refused, throttled, own):
+        record = RequestRecord(route="/v1/chat/completions", request_id="r1", log_prompts=log_prompts)
+        record.record_error(error)
+        logged.append(record.error["message"])
+    # Then the quoted prompt reaches the log only with LOG_PROMPTS, and the other messages always do
+    assert ("my secret prompt" in logged[0]) is log_prompts
+    assert "Too many requests" in logged[1]
+    assert logged[2] == "'messages' must contain at least one message."
+
+
+def test_an_error_reads_fully_in_a_traceback():
+    # Given an error the gateway raises
+    error = invalid_request("bad", param="temperature", code="invalid_value")
+    # Then its repr (what a traceback or debugger shows a developer) names every part of it
+    assert repr(error) == (
+        "GatewayError(400, 'bad', type='invalid_request_error', param='temperature', code='invalid_value')"
+    )

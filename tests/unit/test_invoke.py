@@ -342,3 +342,147 @@ def test_null_fields_in_bedrock_deltas_do_not_produce_empty_chunks():
         {"content": "Hi"},
         {},
     ]
+
+
+# ---- details a client sees on the InvokeModel path (each found by a surviving mutant) ------------------------------
+
+
+def test_only_assistant_reasoning_is_dropped_from_the_history():
+    # Given a user message that carries a field named reasoning_content (not this gateway's echo)
+    messages = [{"role": "user", "content": "Hi", "reasoning_content": "mine"}]
+    # When the body is built
+    body = to_invoke_body(request(messages=messages), MODEL_ID, stream=False)
+    # Then the user's message reaches Bedrock as sent
+    assert body["messages"] == messages
+
+
+def test_a_bare_body_gets_the_completion_identity_the_sdk_needs():
+    # Given a Bedrock body without id, object or created
+    body = {"choices": [{"index": 0, "message": {"role": "assistant", "content": "Hi"}, "finish_reason": "stop"}]}
+    # When translated
+    completion = from_invoke_response(body, model="gpt-oss-20b")
+    # Then the client gets a chat.completion with a fresh id and a creation time
+    assert completion["object"] == "chat.completion"
+    assert completion["id"].startswith("chatcmpl-")
+    assert isinstance(completion["created"], int)
+
+
+def test_bedrocks_own_id_is_kept_unless_the_gateway_gives_one():
+    # Given a Bedrock body with an id
+    # Then it is kept when the gateway has none, and replaced when it has
+    assert from_invoke_response(bedrock_completion("Hi"), model="m")["id"] == "chatcmpl-bedrock"
+    assert from_invoke_response(bedrock_completion("Hi"), model="m", completion_id="chatcmpl-gw")["id"] == "chatcmpl-gw"
+
+
+def test_reported_usage_wins_over_invocation_metrics():
+    # Given a body with usage and invocation metrics that disagree
+    metrics = {"inputTokenCount": 1, "outputTokenCount": 1}
+    completion = from_invoke_response(
+        bedrock_completion("Hi", **{"amazon-bedrock-invocationMetrics": metrics}), model="m"
+    )
+    # Then the client sees the usage Bedrock reported in the body
+    assert completion["usage"] == {"prompt_tokens": 10, "completion_tokens": 20, "total_tokens": 30}
+
+
+def test_metrics_without_an_output_count_mean_no_output_tokens():
+    # Given invocation metrics that count only input tokens, and no usage
+    body = bedrock_completion("", usage=None, **{"amazon-bedrock-invocationMetrics": {"inputTokenCount": 4}})
+    # Then the usage reports no output tokens
+    assert from_invoke_response(body, model="m")["usage"] == {
+        "prompt_tokens": 4,
+        "completion_tokens": 0,
+        "total_tokens": 4,
+    }
+
+
+def test_native_and_inline_reasoning_are_both_kept_in_order():
+    # Given a message with Bedrock's reasoning_content and a leaked inline reasoning block
+    body = bedrock_completion("<reasoning>second</reasoning>Answer")
+    body["choices"][0]["message"]["reasoning_content"] = "first, "
+    # Then the client reads both, native first
+    message = from_invoke_response(body, model="m")["choices"][0]["message"]
+    assert (message["reasoning_content"], message["content"]) == ("first, second", "Answer")
+
+
+def test_a_plain_answer_has_no_guardrail_field():
+    # Given an answer from a deployment without guardrail
+    # Then the completion has no guardrail field
+    assert "guardrail" not in from_invoke_response(bedrock_completion("Hi"), model="m")
+
+
+@pytest.mark.parametrize(
+    "trace", [{"guardrail": {"input": {"g": {}}}}, {"input": {"g": {}}}], ids=["wrapped", "unwrapped"]
+)
+def test_a_trace_without_an_action_is_reported_as_none_with_the_trace(trace):
+    # Given a guardrail trace (wrapped in "guardrail" or not) but no action
+    completion = from_invoke_response(bedrock_completion("Hi", **{"amazon-bedrock-trace": trace}), model="m")
+    # Then the client sees action NONE and the trace
+    assert completion["guardrail"] == {"action": "NONE", "trace": {"input": {"g": {}}}}
+
+
+def test_a_stream_without_a_creation_time_gets_one():
+    # Given a translator not told when the completion was created
+    translator = InvokeStreamTranslator(model="m", include_usage=False)
+    # Then its chunks still carry an integer creation time
+    assert isinstance(translator.feed(bedrock_chunk({"content": "Hi"}))[0]["created"], int)
+
+
+def test_each_streamed_chunk_is_a_complete_openai_choice():
+    # Given a two-chunk answer whose every delta repeats the role, with log probabilities
+    logprobs = {"content": [{"token": "Hi", "logprob": -0.1, "top_logprobs": []}]}
+    chunks = [
+        {**bedrock_chunk({"role": "assistant", "content": "Hi"}), "choices": []},
+        bedrock_chunk({"role": "assistant", "content": "Hi"}),
+        bedrock_chunk({"role": "assistant", "content": "!"}, "stop"),
+    ]
+    chunks[1]["choices"][0]["logprobs"] = logprobs
+    # When translated
+    _, out = run_stream(chunks)
+    # Then each choice is OpenAI's shape: index, the role only first, the log probabilities kept, then the finish
+    assert [chunk["choices"] for chunk in out] == [
+        [{"index": 0, "delta": {"role": "assistant", "content": "Hi"}, "logprobs": logprobs, "finish_reason": None}],
+        [{"index": 0, "delta": {"content": "!"}, "logprobs": None, "finish_reason": None}],
+        [{"index": 0, "delta": {}, "logprobs": None, "finish_reason": "stop"}],
+    ]
+
+
+def test_a_choice_without_an_index_is_the_first_choice():
+    # Given Bedrock chunks that omit the choice index
+    chunks = [{"choices": [{"delta": {"content": "Hi"}}]}, {"choices": [{"delta": {}, "finish_reason": "stop"}]}]
+    # Then the client's choices have index 0
+    _, out = run_stream(chunks)
+    assert {choice["index"] for chunk in out for choice in chunk["choices"]} == {0}
+
+
+@pytest.mark.parametrize("field", ["reasoning_content", "reasoning"])
+def test_native_streamed_reasoning_reaches_reasoning_content(field):
+    # Given Bedrock streaming reasoning in its own delta field
+    _, out = run_stream([bedrock_chunk({field: "Thinking"}), bedrock_chunk({"content": "Done"}, "stop")])
+    # Then the client reads it as reasoning_content, and the answer as content
+    assert joined(out, "reasoning_content") == "Thinking"
+    assert joined(out, "content") == "Done"
+
+
+def test_text_held_back_at_a_finish_is_flushed_to_that_choice():
+    # Given a choice that finishes while text that looked like a tag is held back
+    _, out = run_stream([bedrock_chunk({"content": "<reas"}, "stop")])
+    # Then the text reaches that choice before its finish
+    assert [(c["choices"][0]["index"], c["choices"][0]["delta"]) for c in out] == [
+        (0, {"role": "assistant", "content": "<reas"}),
+        (0, {}),
+    ]
+
+
+def test_a_stream_cut_short_flushes_held_text_to_its_choice():
+    # Given a stream that ends (no finish) while text that looked like a tag is held back
+    _, out = run_stream([bedrock_chunk({"content": "Hi"}), bedrock_chunk({"content": " <reas"})])
+    # Then finish() sends the held text on choice 0
+    assert out[-1]["choices"][0]["index"] == 0
+    assert joined(out, "content") == "Hi <reas"
+
+
+def test_no_usage_chunk_when_bedrock_reported_none():
+    # Given a client asking for usage on a stream where Bedrock reported none
+    _, out = run_stream([bedrock_chunk({"content": "Hi"}, "stop")], include_usage=True)
+    # Then no chunk carries usage (there is none to report)
+    assert not any("usage" in chunk for chunk in out)

@@ -46,6 +46,7 @@ def stream(text: str, cuts: list[int]) -> tuple[str, str]:
         ("The <reasoning> tag is what gpt-oss uses.", None, "The <reasoning> tag is what gpt-oss uses."),
         ("<reasoning>cut off while thinking", "cut off while thinking", ""),
         ("<reasoning></reasoning>", "", ""),
+        ("<reasoning>think</reasoning>Use </reasoning> to close.", "think", "Use </reasoning> to close."),
         ("", None, ""),
     ],
 )
@@ -83,6 +84,23 @@ def test_only_a_possible_closing_tag_prefix_is_held_back():
     # Then only that possible tag prefix is held back, and released as reasoning once it proves not to be the tag
     assert splitter.feed("<reasoning>abc</rea") == ("abc", "")
     assert splitter.feed("l tag") == ("</real tag", "")
+
+
+@pytest.mark.parametrize("cuts", [[], [5], [11, 30]], ids=["one chunk", "open tag split", "closing tags apart"])
+def test_an_answer_that_mentions_the_closing_tag_keeps_it(cuts):
+    # Given an answer that itself writes `</reasoning>`, after the real closing tag
+    text = "<reasoning>think</reasoning>Close it with </reasoning> like this."
+    # When it is streamed in one chunk or several
+    # Then only the first closing tag ends the reasoning, and the answer keeps its mention of the tag
+    assert stream(text, cuts) == ("think", "Close it with </reasoning> like this.")
+
+
+@pytest.mark.parametrize("text", ["<reasoning>think</reasoning>", "<reasoning>think</reasoning>\n  "])
+def test_a_stream_that_ends_right_after_its_reasoning_has_an_empty_answer(text):
+    # Given a stream whose reasoning closes and then nothing but whitespace follows
+    # When it is streamed and finished
+    # Then the answer is empty, not a stray fragment
+    assert stream(text, []) == ("think", "")
 
 
 @settings(max_examples=300, deadline=None)

@@ -18,6 +18,8 @@ def test_a_chunk_is_one_data_event_with_compact_utf8_json():
     assert event.endswith(b"\n\n")
     assert event.count(b"\n") == 2
     assert json.loads(event[len(b"data: ") :].decode("utf-8")) == payload
+    # And the text travels as UTF-8 in compact JSON, as OpenAI sends it (no \u escapes, no padding)
+    assert event == 'data: {"choices":[{"delta":{"content":"Grüße 🙂"}}]}\n\n'.encode()
 
 
 def test_the_stream_terminator_is_openais():
@@ -43,4 +45,4 @@ def test_ids_look_like_openais_and_are_unique():
     # Then the ids are distinct and shaped like OpenAI's, and tool call ids like OpenAI's too
     assert len(ids) == 100
     assert all(re.fullmatch(r"chatcmpl-[0-9a-f]{24}", value) for value in ids)
-    assert tool_call_id().startswith("call_")
+    assert re.fullmatch(r"call_[0-9a-f]{24}", tool_call_id())

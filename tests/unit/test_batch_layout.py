@@ -1,0 +1,36 @@
+"""The bucket keys a data team uploads to and reads from are the ones the README documents."""
+
+import pytest
+from gptoss.batch_layout import errors_key, input_key, results_keys, s3_uri, status_key
+
+
+@pytest.mark.parametrize(
+    ("model_id", "key"),
+    [
+        ("openai.gpt-oss-120b-1:0", "input/gpt-oss-120b/prompts.jsonl"),
+        ("openai.gpt-oss-20b-1:0", "input/gpt-oss-20b/prompts.jsonl"),
+    ],
+)
+def test_an_upload_goes_under_the_models_short_alias(model_id, key):
+    # Given a run called "prompts" on a Bedrock model id
+    # When the CLI works out where to upload it
+    # Then it is input/<alias>/<name>.jsonl, the folder the README tells data teams to use
+    assert input_key(model_id, "prompts") == key
+
+
+def test_a_runs_results_errors_and_status_are_where_the_readme_says():
+    # Given a run called "prompts"
+    # Then its results, error report and status live at the documented keys
+    assert results_keys("prompts") == {
+        "summary": "results/prompts/summary.json",
+        "succeeded": "results/prompts/succeeded.jsonl",
+        "failed": "results/prompts/failed.jsonl",
+    }
+    assert errors_key("prompts") == "errors/prompts.json"
+    assert status_key("prompts") == "status/prompts.json"
+
+
+def test_objects_are_named_by_s3_uris():
+    # Given a bucket and a key
+    # Then the URI shown to users and given to Bedrock is s3://bucket/key
+    assert s3_uri("my-bucket", "results/prompts/summary.json") == "s3://my-bucket/results/prompts/summary.json"
