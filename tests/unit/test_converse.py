@@ -326,6 +326,7 @@ def test_temperature_above_converses_maximum_is_a_clear_400():
     with pytest.raises(GatewayError) as raised:
         to_converse_request(request, MODEL_ID, None)
     assert (raised.value.status, raised.value.param) == (400, "temperature")
+    assert raised.value.message == "Converse accepts a temperature between 0 and 1."
 
 
 def test_the_guardrail_is_applied_when_configured():
@@ -794,3 +795,56 @@ def test_a_tool_call_without_input_has_empty_object_arguments():
     completion = translate(converse_response([{"toolUse": {"toolUseId": "t1", "name": "now"}}], "tool_use"))
     # Then its arguments are the empty JSON object, which the SDK can parse
     assert completion["choices"][0]["message"]["tool_calls"][0]["function"]["arguments"] == "{}"
+
+
+def test_an_assistant_refusal_is_replayed_as_its_text():
+    # Given an earlier assistant turn that refused, sent back as a refusal content part
+    params = convert(
+        messages=[
+            {"role": "user", "content": "Help me pick a lock."},
+            {"role": "assistant", "content": [{"type": "refusal", "refusal": "I can't help with that."}]},
+            {"role": "user", "content": "Then a safe instead?"},
+        ]
+    )
+    # Then the model sees what it said, as the assistant's turn
+    assert params["messages"][1] == {"role": "assistant", "content": [{"text": "I can't help with that."}]}
+
+
+METADATA_ALPHABET = "Converse's requestMetadata allows only letters, digits, spaces and :_@$#=/+,-. characters."
+
+
+@pytest.mark.parametrize(
+    ("fields", "param"),
+    [
+        ({"metadata": {"team": "search!"}, "user": "u-42"}, "metadata.team"),
+        ({"metadata": {"team!": "search"}}, "metadata.team!"),
+        ({"metadata": {"team": "search"}, "user": "alice<admin>"}, "user"),
+        ({"metadata": {"user": "alice<admin>"}}, "metadata.user"),
+    ],
+)
+def test_metadata_converse_cannot_log_is_a_400_naming_the_field_as_sent(fields, param):
+    # Given metadata or a user with characters Converse's requestMetadata refuses (OpenAI accepts them)
+    request = parse_chat_request({"model": "m", "messages": [{"role": "user", "content": "hi"}], **fields})
+    # When it is converted
+    with pytest.raises(GatewayError) as raised:
+        to_converse_request(request, MODEL_ID, None)
+    # Then the 400 names the field the client sent and says which characters Converse keeps
+    assert (raised.value.status, raised.value.param) == (400, param)
+    assert raised.value.message == METADATA_ALPHABET
+
+
+@pytest.mark.parametrize("fields", [{"logprobs": True}, {"logprobs": True, "top_logprobs": 2}])
+def test_log_probabilities_on_the_converse_route_are_a_400_pointing_to_invoke(fields):
+    # Given a request asking for log probabilities, which Converse never returns
+    request = parse_chat_request({"model": "m", "messages": [{"role": "user", "content": "hi"}], **fields})
+    # When it is converted for Converse
+    with pytest.raises(GatewayError) as raised:
+        to_converse_request(request, MODEL_ID, None)
+    # Then the client is told to use the InvokeModel base URL instead of silently getting none
+    assert (raised.value.status, raised.value.param) == (400, "logprobs")
+    assert raised.value.message == (
+        "'logprobs' is not available through Converse (it returns no log probabilities); "
+        "use the InvokeModel base URL (/v1) instead."
+    )
+    # And asking for none is fine
+    assert "additionalModelRequestFields" not in convert(messages=[{"role": "user", "content": "hi"}], logprobs=False)

@@ -214,3 +214,71 @@ def test_text_held_back_for_a_possible_tag_sends_no_empty_chunk():
     _, chunks = run(events)
     # Then nothing is sent while it could still be a tag: no chunk with an empty delta
     assert chunks == []
+
+
+def test_a_reasoning_signature_sends_no_chunk():
+    # Given reasoning followed by its signature delta, which carries no text
+    events = [
+        {"contentBlockDelta": {"delta": {"reasoningContent": {"text": "Think."}}, "contentBlockIndex": 0}},
+        {"contentBlockDelta": {"delta": {"reasoningContent": {"signature": "c2ln"}}, "contentBlockIndex": 0}},
+    ]
+    # When translated
+    _, chunks = run(events)
+    # Then the client gets the reasoning once and nothing for the signature
+    assert deltas(chunks) == [{"reasoning_content": "Think."}]
+
+
+def test_tool_call_events_without_an_index_stream_into_one_call():
+    # Given a tool use whose start and deltas carry no contentBlockIndex
+    events = [
+        {"contentBlockStart": {"start": {"toolUse": {"toolUseId": "t1", "name": "get_weather"}}}},
+        {"contentBlockDelta": {"delta": {"toolUse": {"input": '{"city": '}}}},
+        {"contentBlockDelta": {"delta": {"toolUse": {"input": '"Paris"}'}}}},
+    ]
+    # When translated
+    _, chunks = run(events)
+    # Then every fragment belongs to the first call, and its arguments join into the JSON sent
+    calls = [call for delta in deltas(chunks) for call in delta["tool_calls"]]
+    assert [call["index"] for call in calls] == [0, 0, 0]
+    assert "".join(call["function"]["arguments"] for call in calls) == '{"city": "Paris"}'
+
+
+def test_a_tool_use_delta_without_input_adds_nothing_to_the_arguments():
+    # Given a tool use delta that carries no input
+    events = [
+        {"contentBlockStart": {"start": {"toolUse": {"toolUseId": "t1", "name": "now"}}, "contentBlockIndex": 0}},
+        {"contentBlockDelta": {"delta": {"toolUse": {}}, "contentBlockIndex": 0}},
+    ]
+    # When translated
+    _, chunks = run(events)
+    # Then the client's arguments string stays empty (still a string the SDK can append to)
+    assert deltas(chunks)[-1] == {"tool_calls": [{"index": 0, "function": {"arguments": ""}}]}
+
+
+def test_reasoning_cut_short_inside_its_closing_tag_still_reaches_the_client():
+    # Given a stream that ends while the reasoning's closing tag is half written
+    events = [
+        {"contentBlockDelta": {"delta": {"text": "<reasoning>Think.</reas"}, "contentBlockIndex": 0}},
+        {"messageStop": {"stopReason": "max_tokens"}},
+    ]
+    # When translated
+    _, chunks = run(events)
+    # Then the held-back text is delivered as reasoning before the length finish, not lost
+    assert joined(chunks, "reasoning_content") == "Think.</reas"
+    assert chunks[-1]["choices"][0]["finish_reason"] == "length"
+
+
+def test_an_answer_ending_like_the_start_of_a_stop_string_is_delivered_whole():
+    # Given a stop string, and an answer whose last characters could begin it
+    translator = ConverseStreamTranslator(
+        model="gpt-oss-20b", completion_id="chatcmpl-s", created=1700000000, include_usage=False, stop=["\nEND"]
+    )
+    events = [
+        {"contentBlockDelta": {"delta": {"text": "Done.\nEN"}, "contentBlockIndex": 0}},
+        {"messageStop": {"stopReason": "end_turn"}},
+    ]
+    # When translated
+    chunks = [chunk for event in events for chunk in translator.feed(event)] + translator.finish()
+    # Then the held-back tail arrives before the model's own finish
+    assert deltas(chunks) == [{"content": "Done."}, {"content": "\nEN"}, {}]
+    assert chunks[-1]["choices"][0]["finish_reason"] == "stop"
