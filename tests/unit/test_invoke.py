@@ -474,11 +474,13 @@ def test_text_held_back_at_a_finish_is_flushed_to_that_choice():
 
 
 def test_a_stream_cut_short_flushes_held_text_to_its_choice():
-    # Given a stream that ends (no finish) while text that looked like a tag is held back
-    _, out = run_stream([bedrock_chunk({"content": "Hi"}), bedrock_chunk({"content": " <reas"})])
-    # Then finish() sends the held text on choice 0
-    assert out[-1]["choices"][0]["index"] == 0
-    assert joined(out, "content") == "Hi <reas"
+    # Given a stream that ends (no finish) while its first text, which looked like a tag, is held back
+    _, out = run_stream([bedrock_chunk({"content": "<reas"})])
+    # Then finish() sends the held text on choice 0, after the role
+    assert [chunk["choices"] for chunk in out] == [
+        [{"index": 0, "delta": {"role": "assistant", "content": ""}, "logprobs": None, "finish_reason": None}],
+        [{"index": 0, "delta": {"content": "<reas"}, "logprobs": None, "finish_reason": None}],
+    ]
 
 
 def test_no_usage_chunk_when_bedrock_reported_none():
@@ -486,3 +488,11 @@ def test_no_usage_chunk_when_bedrock_reported_none():
     _, out = run_stream([bedrock_chunk({"content": "Hi"}, "stop")], include_usage=True)
     # Then no chunk carries usage (there is none to report)
     assert not any("usage" in chunk for chunk in out)
+
+
+@pytest.mark.parametrize("field", ["reasoning_content", "reasoning"])
+def test_an_empty_native_reasoning_field_adds_nothing_to_the_stream(field):
+    # Given Bedrock deltas that carry an empty reasoning field, beside content and alone
+    _, out = run_stream([bedrock_chunk({"content": "Hi", field: ""}), bedrock_chunk({field: ""}, "stop")])
+    # Then the client gets the content without an empty reasoning field, and no empty delta
+    assert [chunk["choices"][0]["delta"] for chunk in out] == [{"role": "assistant", "content": "Hi"}, {}]
