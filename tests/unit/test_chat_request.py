@@ -290,3 +290,198 @@ def test_a_tool_without_parameters_is_accepted():
     request = body(tools=[{"type": "function", "function": {"name": "now"}}])
     # Then it validates
     assert parse_chat_request(request)["tools"][0]["function"]["name"] == "now"
+
+
+def assistant_calling(call):
+    return [{"role": "user", "content": "hi"}, {"role": "assistant", "content": None, "tool_calls": [call]}]
+
+
+def tool(**function):
+    return {"type": "function", "function": {"name": "f", **function}}
+
+
+@pytest.mark.parametrize(
+    ("request_body", "param", "message"),
+    [
+        ("hello", None, "The request body must be a JSON object."),
+        ({"model": "gpt-oss-20b"}, "messages", "Missing required parameter: 'messages'."),
+        (body(model="   "), "model", "'model' must be a non-empty string."),
+        (body(messages="hi"), "messages", "'messages' must be an array of message objects."),
+        (body(messages=[]), "messages", "'messages' must contain at least one message."),
+        (body(messages=["hi"]), "messages[0]", "Each message must be an object."),
+        (body(messages=[{"content": "hi"}]), "messages[0].role", "Missing required parameter: 'role'."),
+        (
+            body(messages=[{"role": "function", "content": "b"}]),
+            "messages[0].role",
+            "Invalid role 'function'; expected one of system, developer, user, assistant, tool.",
+        ),
+        (body(messages=[{"role": "user", "content": "x", "name": 3}]), "messages[0].name", "'name' must be a string."),
+        (
+            body(messages=[{"role": "user"}]),
+            "messages[0].content",
+            "Missing required parameter: 'content' for a user message.",
+        ),
+        (
+            body(messages=[{"role": "user", "content": 5}]),
+            "messages[0].content",
+            "'content' must be a string or an array of content parts.",
+        ),
+        (
+            body(messages=[{"role": "user", "content": ["hi"]}]),
+            "messages[0].content[0]",
+            "Each content part must be an object.",
+        ),
+        (
+            body(messages=[{"role": "user", "content": [{"type": "text"}]}]),
+            "messages[0].content[0].text",
+            "A text content part needs a string 'text' field.",
+        ),
+        (
+            body(messages=[{"role": "user", "content": [{"type": "refusal", "refusal": "No."}]}]),
+            "messages[0].content[0].type",
+            "Invalid content part type 'refusal'; expected 'text'.",
+        ),
+        (
+            body(messages=[{"role": "assistant", "content": [{"type": "video", "video": "x"}]}]),
+            "messages[0].content[0].type",
+            "Invalid content part type 'video'; expected 'text'.",
+        ),
+        (
+            body(messages=[{"role": "assistant", "content": "x", "reasoning_content": 5}]),
+            "messages[0].reasoning_content",
+            "'reasoning_content' must be a string.",
+        ),
+        (
+            body(messages=[{"role": "assistant", "content": None, "refusal": ["No."]}]),
+            "messages[0].refusal",
+            "'refusal' must be a string.",
+        ),
+        (
+            body(messages=[{"role": "assistant"}]),
+            "messages[0].content",
+            "An assistant message needs 'content' or 'tool_calls'.",
+        ),
+        (
+            body(messages=[{"role": "assistant", "content": "x", "tool_calls": {"id": "c"}}]),
+            "messages[0].tool_calls",
+            "'tool_calls' must be an array.",
+        ),
+        (body(messages=assistant_calling("nope")), "messages[1].tool_calls[0]", "Each tool call must be an object."),
+        (
+            body(messages=assistant_calling({"id": "", "function": {"name": "f", "arguments": "{}"}})),
+            "messages[1].tool_calls[0].id",
+            "A tool call needs a non-empty string 'id'.",
+        ),
+        (
+            body(messages=assistant_calling({"id": "c", "type": "custom", "function": {"name": "f", "arguments": ""}})),
+            "messages[1].tool_calls[0].type",
+            "Only tool calls of type 'function' are supported.",
+        ),
+        (
+            body(messages=assistant_calling({"id": "c"})),
+            "messages[1].tool_calls[0].function",
+            "A tool call needs a 'function' object.",
+        ),
+        (
+            body(messages=assistant_calling({"id": "c", "function": {"name": "a b", "arguments": "{}"}})),
+            "messages[1].tool_calls[0].function.name",
+            "A tool call's function name must match ^[a-zA-Z0-9_-]{1,64}$.",
+        ),
+        (
+            body(messages=assistant_calling({"id": "c", "function": {"name": "f", "arguments": {}}})),
+            "messages[1].tool_calls[0].function.arguments",
+            "A tool call's 'arguments' must be a JSON-encoded string.",
+        ),
+        (
+            body(messages=[{"role": "tool", "content": "42", "tool_call_id": ""}]),
+            "messages[0].tool_call_id",
+            "A tool message needs a non-empty string 'tool_call_id'.",
+        ),
+        (
+            body(stream_options={"include_usage": True}),
+            "stream_options",
+            "'stream_options' is only allowed when 'stream' is true.",
+        ),
+        (body(tools={"type": "function"}), "tools", "'tools' must be an array."),
+        (body(tools=["get_weather"]), "tools[0]", "Each tool must be an object."),
+        (body(tools=[{"type": "code_interpreter"}]), "tools[0].type", "Only tools of type 'function' are supported."),
+        (body(tools=[{"type": "function"}]), "tools[0].function", "A tool needs a 'function' object."),
+        (
+            body(tools=[tool(name="get weather")]),
+            "tools[0].function.name",
+            "A function name must match ^[a-zA-Z0-9_-]{1,64}$.",
+        ),
+        (body(tools=[tool(), tool()]), "tools[1].function.name", "Duplicate function name 'f'."),
+        (
+            body(tools=[tool(description=1)]),
+            "tools[0].function.description",
+            "A function description must be a string.",
+        ),
+        (
+            body(tools=[tool(parameters="{}")]),
+            "tools[0].function.parameters",
+            "Function parameters must be a JSON Schema object.",
+        ),
+        (
+            body(tools=[tool(parameters={"type": "array"})]),
+            "tools[0].function.parameters",
+            "Function parameters must be a JSON Schema with type 'object'.",
+        ),
+        (
+            body(tools=[tool(parameters={"properties": []})]),
+            "tools[0].function.parameters.properties",
+            "'properties' must be an object.",
+        ),
+        (body(tools=[tool(strict="yes")]), "tools[0].function.strict", "'strict' must be a boolean."),
+        (
+            body(tool_choice="sometimes"),
+            "tool_choice",
+            "Invalid tool_choice 'sometimes'; expected none, auto, required or a function.",
+        ),
+        (body(tool_choice="required"), "tool_choice", "tool_choice 'required' needs at least one tool in 'tools'."),
+        (
+            body(tool_choice=["auto"], tools=[WEATHER_TOOL]),
+            "tool_choice",
+            "tool_choice must be a string or {'type': 'function', 'function': {'name': ...}}.",
+        ),
+        (
+            body(tool_choice={"type": "custom", "function": {"name": "get_weather"}}, tools=[WEATHER_TOOL]),
+            "tool_choice",
+            "tool_choice must be a string or {'type': 'function', 'function': {'name': ...}}.",
+        ),
+        (
+            body(tool_choice={"type": "function", "function": {"name": "other"}}, tools=[WEATHER_TOOL]),
+            "tool_choice.function.name",
+            "tool_choice names a function not in 'tools': 'other'.",
+        ),
+        (
+            body(response_format={"type": "xml"}),
+            "response_format",
+            "'response_format' must be an object with type text, json_object or json_schema.",
+        ),
+        (body(top_logprobs=2), "top_logprobs", "'top_logprobs' requires 'logprobs' to be true."),
+    ],
+)
+def test_each_rejection_names_the_param_and_says_what_to_fix(request_body, param, message):
+    # Given a request that breaks one rule
+    # When it is validated
+    error = rejected(request_body)
+    # Then the client's 400 names the offending parameter and says what a valid one looks like
+    assert (error.param, error.message) == (param, message)
+
+
+def test_a_parameters_schema_without_a_type_is_an_object_schema():
+    # Given a tool whose parameters schema leaves out "type" (JSON Schema allows it; many clients do)
+    request = body(tools=[tool(parameters={"properties": {"city": {"type": "string"}}})])
+    # Then it is accepted as sent
+    assert parse_chat_request(request)["tools"] == request["tools"]
+
+
+def test_the_validated_copy_shares_nothing_with_the_callers_body():
+    # Given a validated request
+    request = body(messages=[{"role": "user", "content": [{"type": "text", "text": "Hello"}]}])
+    parsed = parse_chat_request(request)
+    # When the copy's nested message is changed (as a backend that rewrites messages might)
+    parsed["messages"][0]["content"][0]["text"] = "changed"
+    # Then the caller's body still says what the caller sent
+    assert request["messages"][0]["content"][0]["text"] == "Hello"
