@@ -73,9 +73,14 @@ def test_a_caller_cannot_set_bedrock_guardrail_fields(name):
     assert "guardrail" in error.message
 
 
+STOP_EXPECTED = "a non-empty string or an array of at most 4 non-empty strings"
+METADATA_EXPECTED = "an object of at most 16 string values up to 256 characters, keys up to 64"
+
+
 @pytest.mark.parametrize(
     ("field", "value", "expected"),
     [
+        ("model", 42, "a string"),
         ("reasoning_effort", {"effort": "low"}, "one of 'low', 'medium', 'high'"),
         ("reasoning_effort", "extreme", "one of 'low', 'medium', 'high'"),
         ("temperature", "hot", "a number between 0 and 2"),
@@ -90,20 +95,21 @@ def test_a_caller_cannot_set_bedrock_guardrail_fields(name):
         ("parallel_tool_calls", 1, "a boolean"),
         ("logprobs", "true", "a boolean"),
         ("top_logprobs", 21, "an integer between 0 and 20"),
-        ("n", 3, "only n=1 is supported"),
-        ("stop", ["a", "b", "c", "d", "e"], "at most 4"),
-        ("stop", "", "non-empty"),
-        ("stop", [""], "non-empty"),
-        ("stop", 5, "non-empty string"),
+        ("n", 3, "1: only n=1 is supported, Bedrock returns one choice per request"),
+        ("stop", ["a", "b", "c", "d", "e"], STOP_EXPECTED),
+        ("stop", "", STOP_EXPECTED),
+        ("stop", [""], STOP_EXPECTED),
+        ("stop", 5, STOP_EXPECTED),
         ("stream_options", {"include_usage": "yes"}, "an object"),
         ("stream_options", {"include_obfuscation": True}, "an object"),
-        ("user", 42, "a string"),
-        ("metadata", {"k": 1}, "string values"),
-        ("metadata", {f"k{i}": "v" for i in range(17)}, "at most 16"),
+        ("user", 42, "a string of at most 256 characters"),
+        ("user", "u" * 257, "a string of at most 256 characters"),
+        ("metadata", {"k": 1}, METADATA_EXPECTED),
+        ("metadata", {f"k{i}": "v" for i in range(17)}, METADATA_EXPECTED),
         ("store", True, "false"),
         ("service_tier", "priority", "one of 'auto', 'default'"),
         ("modalities", ["text", "audio"], '["text"]'),
-        ("logit_bias", {"50256": -100}, "not supported"),
+        ("logit_bias", {"50256": -100}, "an empty object (logit_bias is not supported by gpt-oss on Bedrock)"),
     ],
 )
 def test_an_ill_typed_field_is_a_400_naming_it(field, value, expected):
@@ -113,7 +119,7 @@ def test_an_ill_typed_field_is_a_400_naming_it(field, value, expected):
     error = rejected(request)
     # Then the 400 names that field and says what a valid value is
     assert error.param == field
-    assert expected in error.message
+    assert error.message == f"'{field}' must be {expected}."
 
 
 @pytest.mark.parametrize("name", ["audio", "prediction", "functions", "function_call"])
@@ -232,3 +238,23 @@ def test_an_integral_float_is_not_an_integer_as_bedrock_deserialises_it():
     # Given max_tokens sent as 2.0 (Bedrock's serde deserialiser refuses a float for an integer)
     # Then the gateway refuses it up front too
     assert rejected(body(max_tokens=2.0)).param == "max_tokens"
+
+
+def test_values_at_the_contracts_limits_are_accepted_and_one_past_them_refused():
+    # Given a user and a metadata pair exactly as long as the contract allows, and one character longer
+    longest = body(user="u" * 256, metadata={"k" * 64: "v" * 256})
+    # Then the longest are accepted as sent
+    assert parse_chat_request(longest)["metadata"] == longest["metadata"]
+    # And one more character, or an empty key, is a 400 naming the field
+    assert rejected(body(user="u" * 257)).param == "user"
+    assert rejected(body(metadata={"k" * 65: "v"})).param == "metadata"
+    assert rejected(body(metadata={"k": "v" * 257})).param == "metadata"
+    assert rejected(body(metadata={"": "v"})).param == "metadata"
+
+
+@pytest.mark.parametrize("include_usage", [True, False])
+def test_stream_options_with_include_usage_are_accepted(include_usage):
+    # Given a streaming request asking for (or declining) the usage chunk
+    request = body(stream=True, stream_options={"include_usage": include_usage})
+    # Then the contract accepts it as sent
+    assert parse_chat_request(request)["stream_options"] == {"include_usage": include_usage}
