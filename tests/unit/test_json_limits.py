@@ -116,3 +116,23 @@ def test_the_batch_validator_reports_a_too_deep_line_by_number() -> None:
     problems = [(problem.line, problem.code) for problem in report.problems]
     assert problems == [(2, "json_too_deep"), (3, "json_too_deep")]
     assert report.records == 4
+
+
+def test_the_member_is_named_when_the_body_starts_with_whitespace() -> None:
+    # Given a too-deep body sent with a leading newline, as some clients pretty-print it
+    with pytest.raises(JsonTooDeep) as refused:
+        loads("\n  " + '{"tools": ' + nested(MAX_JSON_DEPTH + 1) + "}")
+    # Then the error still names the member
+    assert refused.value.field == "tools"
+
+
+def test_the_member_is_the_top_level_one_around_closed_siblings_and_inner_keys() -> None:
+    # Given a deep value under an inner key, after a sibling whose arrays open and close
+    text = '{"messages": {"done": [[1]], "inner": ' + nested(MAX_JSON_DEPTH) + "}}"
+    # When it is decoded
+    with pytest.raises(JsonTooDeep) as refused:
+        loads(text)
+    # Then the error names the top-level member, and points at the bracket that crosses the limit
+    assert refused.value.field == "messages"
+    assert refused.value.pos == text.index("[", text.index('"inner"')) + MAX_JSON_DEPTH - 2
+

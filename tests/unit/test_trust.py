@@ -169,3 +169,30 @@ def test_the_openapi_document_lists_exactly_the_members_a_caller_may_send() -> N
     # Then it is the set of members the trust boundary passes on or lets a deployment allow
     sendable = {name for name, (kind, _) in NATIVE_CONVERSE_MEMBERS.items() if kind in (PASS, OPT_IN)}
     assert documented == sendable
+
+
+def test_each_refusal_says_what_the_caller_can_do_instead() -> None:
+    # Given bodies naming another model, choosing a billing option not allowed, and wrapping text in guardContent
+    other_model = refused(native, {"messages": HELLO, "modelId": "openai.gpt-oss-120b-1:0"})
+    billing = refused(native, {"messages": HELLO, "serviceTier": {"type": "flex"}})
+    guarded = refused(native, {"messages": HELLO, "system": [{"guardContent": {"text": {"text": "b"}}}]})
+    # Then each 400 says why, and what to do instead
+    assert other_model.message == (
+        f"modelId 'openai.gpt-oss-120b-1:0' in the body differs from the model in the path ({GPT_OSS_20B}); "
+        "the path names the model."
+    )
+    assert billing.message == (
+        "serviceTier is not enabled on this gateway: it changes what the account is billed. A platform team can "
+        "allow it in the deployment's configuration."
+    )
+    assert guarded.message == (
+        "system[0].guardContent is not accepted: a guardContent block would limit the guardrail to the wrapped "
+        "text. Send the text as a plain text block; the configured guardrail checks all of it."
+    )
+
+
+def test_a_guard_content_block_after_an_ill_shaped_one_is_still_refused() -> None:
+    # Given a system list whose first item is not a block, followed by a guardContent block
+    body = {"messages": HELLO, "system": ["oops", {"guardContent": {"text": {"text": "b"}}}]}
+    # Then the guardContent block is refused by its position, not left for botocore's shape error
+    assert refused(native, body).param == "system[1].guardContent"
