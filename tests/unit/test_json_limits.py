@@ -135,4 +135,3 @@ def test_the_member_is_the_top_level_one_around_closed_siblings_and_inner_keys()
     # Then the error names the top-level member, and points at the bracket that crosses the limit
     assert refused.value.field == "messages"
     assert refused.value.pos == text.index("[", text.index('"inner"')) + MAX_JSON_DEPTH - 2
-
