@@ -306,8 +306,8 @@ def test_an_upload_whose_name_is_held_by_a_running_run_is_refused_and_leaves_tha
 
 
 def test_once_a_run_has_ended_a_new_upload_of_its_name_replaces_it(s3: Any) -> None:
-    # Given a run of team.jsonl that ended invalid (too few records), leaving errors/team.json
-    assert batch_validate.handler(upload(s3, "input/team.jsonl", 1))["valid"] is False
+    # Given a run of team.jsonl that ended invalid (a blank line, no record), leaving errors/team.json
+    assert batch_validate.handler(upload(s3, "input/team.jsonl", 0))["valid"] is False
     assert read_json(s3, "errors/team.json")["state"] == "invalid"
     # When a corrected file with the same name is uploaded, under another model folder
     state = {**upload(s3, "input/gpt-oss-20b/team.jsonl", 3), "execution": "exec-2"}
