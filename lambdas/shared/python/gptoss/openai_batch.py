@@ -44,7 +44,6 @@ FILE_PURPOSE = "batch"
 OUTPUT_PURPOSE = "batch_output"
 MAX_METADATA_PAIRS = 16
 _RECORD_ID = re.compile(r"line-([0-9]{6,})")
-
 _TOOL_FIELDS = ("tools", "functions", "function_call")
 # Failure codes the lifecycle itself gives (the record never got an answer from the model): no `response`.
 LIFECYCLE_CODES = frozenset({"not_processed", "invalid_output", "batch_cancelled"})
@@ -85,8 +84,8 @@ class CheckedLine(NamedTuple):
 def check_line(
     line: bytes | str, line_number: int, *, enabled: Sequence[str], limits: Limits, stage: bool = True
 ) -> CheckedLine:
-    """Validate one OpenAI batch line; a valid one comes back as its Bedrock record (with `stage`; a line taking the
-    fast path comes back without it otherwise)."""
+    """Validate one OpenAI batch line; a valid one comes back as its Bedrock record (without `stage`, a line the fast
+    path takes comes back without its record: building it is most of a valid line's cost)."""
     if len(line) <= limits.max_record_bytes:
         try:
             # Strict UTF-8 first (as `decode_line`): json.loads(bytes) would also take UTF-16/32.
