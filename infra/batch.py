@@ -116,7 +116,7 @@ class BatchLifecycle(Construct):
     def _build_batch_role(self) -> iam.Role:
         """The role Bedrock assumes to run a job: read ``batch-input/``, write ``batch-output/``, nothing else.
 
-        It never reads ``input/``: the submit step copies the validated object version to ``batch-input/`` first.
+        It never reads ``input/``: the validate step stages the validated records under ``batch-input/``.
         """
         stack = cdk.Stack.of(self)
         principal = iam.ServicePrincipal("bedrock.amazonaws.com").with_conditions(
@@ -194,10 +194,11 @@ class BatchLifecycle(Construct):
         default_bus = f"arn:{stack.partition}:events:{stack.region}:{stack.account}:event-bus/default"
         grants: dict[str, list[iam.PolicyStatement]] = {
             "batch-validate": [
+                # The upload (that version), or a batch created through the API: its OpenAI input file.
                 _s3("ReadInput", ["s3:GetObject", "s3:GetObjectVersion"], self._objects("input/")),
-                # A batch created through the API: its OpenAI input file, and the Bedrock records staged from it.
                 _s3("ReadApiInput", ["s3:GetObject"], self._objects(API_FILES)),
-                _s3("StageApiInput", ["s3:PutObject"], self._objects("batch-input/")),
+                # The Bedrock records staged from it, written in parts when large (an aborted upload is cleaned up).
+                _s3("StageInput", ["s3:PutObject", "s3:AbortMultipartUpload"], self._objects("batch-input/")),
                 _s3("ReadRunRecords", ["s3:GetObject"], self._objects("status/")),
                 _s3("WriteRunRecords", ["s3:PutObject"], self._objects("status/", "errors/")),
                 # A refused upload releases its claim; a new run removes the previous run's error report.
@@ -206,9 +207,6 @@ class BatchLifecycle(Construct):
             "batch-submit": [
                 _s3("ReadRunRecords", ["s3:GetObject"], self._objects("status/")),
                 _s3("WriteRunRecords", ["s3:PutObject"], self._objects("status/")),
-                # CopyObject of the validated upload (by VersionId: s3:GetObjectVersion) to the key Bedrock reads.
-                _s3("ReadValidatedInput", ["s3:GetObject", "s3:GetObjectVersion"], self._objects("input/")),
-                _s3("StageInput", ["s3:PutObject"], self._objects("batch-input/")),
                 iam.PolicyStatement(
                     sid="CreateJob",
                     actions=["bedrock:CreateModelInvocationJob"],
@@ -231,7 +229,6 @@ class BatchLifecycle(Construct):
                 ),
             ],
             "batch-collect": [
-                _s3("ReadInputAndOutput", ["s3:GetObject", "s3:GetObjectVersion"], self._objects("input/")),
                 _s3(
                     "ReadRunRecords",
                     ["s3:GetObject"],
@@ -302,8 +299,8 @@ class BatchLifecycle(Construct):
             config=self.config,
             description=f"gpt-oss gateway batch: {purpose}",
         )
-        if name == "batch-collect":
-            # Result files are assembled in /tmp before upload: room for a 1 GB input's results.
+        if name in ("batch-validate", "batch-collect"):
+            # Staged records and result files are assembled in /tmp before upload: room for a 1 GB input's.
             cfn = function.function.node.default_child
             cfn.add_property_override("EphemeralStorage", {"Size": 10240})
         return function

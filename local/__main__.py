@@ -85,7 +85,8 @@ def main() -> int:
             f"  InvokeModel path: OpenAI(base_url='{server.url}/v1', api_key=<{key}>)\n"
             f"  Converse path:    OpenAI(base_url='{server.url}/converse/v1', api_key=<{key}>)\n"
             f"  models: {', '.join(settings.enabled_models)}\n"
-            f"  files and batches: local store {batch.store_url}, batch jobs on the emulator at {emulator.url}",
+            f"  files and batches: local store {batch.store_url}, batch jobs on the emulator at {emulator.url}\n"
+            f"  batch files: gptoss batch submit FILE --model M --local --local-url {server.url} --wait",
             flush=True,
         )
         server.serve_forever()

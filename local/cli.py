@@ -3,6 +3,8 @@
 gptoss batch validate FILE [--model M]           offline check, same rules as the pipeline; exit 0 valid, 1 not
 gptoss batch submit FILE --model M [--wait]      upload to the stack's bucket; with --wait, show progress and
                                                  download results/<name>/ when the run ends
+gptoss batch submit FILE --local [--wait]        the same against `make local` (its local store, found through
+                                                 the local server at --local-url)
 """
 
 from __future__ import annotations
@@ -14,7 +16,7 @@ import sys
 import time
 from collections.abc import Callable, Iterator, Sequence
 from pathlib import Path
-from typing import IO, Any
+from typing import IO, Any, NamedTuple
 
 from gptoss.batch_layout import errors_key, input_key, s3_uri, status_key
 from gptoss.batch_records import (
@@ -32,6 +34,7 @@ from gptoss.errors import GatewayError
 from gptoss.models import GPT_OSS_120B, KNOWN_MODELS, resolve_model
 
 DEFAULT_STACK = "GptOssGateway"
+DEFAULT_LOCAL_URL = "http://127.0.0.1:8000"
 TERMINAL_STATES = ("completed", "partially_completed", "failed", "stopped", "expired", "invalid", "error", "conflict")
 SUCCESS_STATES = ("completed", "partially_completed")
 CHUNK_BYTES = 1 << 20
@@ -57,8 +60,9 @@ def validate_file(path: Path, model: str, limits: Limits) -> Report:
     )
 
 
-def print_report(path: Path, report: Report, out: IO[str]) -> None:
-    """Each problem as FILE:LINE, but only the first few of each kind: the rest of a kind folds into one line."""
+def print_report(path: Path, report: Report, out: IO[str], *, min_records: int) -> None:
+    """Each problem as FILE:LINE, but only the first few of each kind: the rest of a kind folds into one line; for a
+    valid file, the verdict and how it will run (a file under the batch minimum runs on demand)."""
     shown: dict[str, int] = {}
     folded: dict[str, list[int]] = {}
     for problem in report.problems:
@@ -78,6 +82,12 @@ def print_report(path: Path, report: Report, out: IO[str]) -> None:
         print(_model_hint(report), file=out)
     verdict = "valid" if report.valid else f"{report.problem_count} problem(s)"
     print(f"{path}: {report.records} record(s), model {report.model}: {verdict}", file=out)
+    if report.valid and report.records < min_records:
+        print(
+            f"{path}: under the batch minimum of {min_records}: it will run on demand (InvokeModel), at on-demand "
+            "prices (about twice the batch price per token)",
+            file=out,
+        )
 
 
 def _line_list(lines: list[int]) -> str:
@@ -123,7 +133,7 @@ def _limits(args: argparse.Namespace) -> Limits:
 
 def cmd_validate(args: argparse.Namespace) -> int:
     report = validate_file(args.file, args.model, _limits(args))
-    print_report(args.file, report, sys.stdout if report.valid else sys.stderr)
+    print_report(args.file, report, sys.stdout if report.valid else sys.stderr, min_records=args.min_records)
     return 0 if report.valid else 1
 
 
@@ -134,6 +144,39 @@ def stack_bucket(stack: str, cloudformation: Any) -> str:
         if output["OutputKey"] == "BucketName":
             return output["OutputValue"]
     raise SystemExit(f"error: stack {stack} has no BucketName output; pass --bucket")
+
+
+class LocalStore(NamedTuple):
+    """`make local`'s batch store: its bucket, an S3 client for it, and the batch minimum its runs apply."""
+
+    bucket: str
+    s3: Any
+    min_records: int
+
+
+def local_store(url: str) -> LocalStore:
+    """`make local`'s batch store, as the local server at `url` describes it."""
+    import urllib.error
+    import urllib.request
+
+    import boto3
+
+    from local.server import LOCAL_STORE_PATH
+
+    try:
+        with urllib.request.urlopen(f"{url.rstrip('/')}{LOCAL_STORE_PATH}", timeout=10) as response:
+            store = json.loads(response.read())
+    except (urllib.error.URLError, OSError, ValueError) as exc:
+        message = f"error: no `make local` batch store at {url} ({exc}); start `make local` or pass --local-url"
+        raise SystemExit(message) from None
+    s3 = boto3.client(
+        "s3",
+        endpoint_url=store["s3_endpoint"],
+        region_name=store["region"],
+        aws_access_key_id="local",  # the local store takes any; your own credentials are never sent to it
+        aws_secret_access_key="local",
+    )
+    return LocalStore(store["bucket"], s3, store["min_records"])
 
 
 def read_json(s3: Any, bucket: str, key: str) -> dict[str, Any] | None:
@@ -202,14 +245,19 @@ def cmd_submit(args: argparse.Namespace, *, session: Any = None, sleep: Callable
         return 2
     report = validate_file(args.file, args.model, _limits(args))
     if not report.valid:
-        print_report(args.file, report, sys.stderr)
+        print_report(args.file, report, sys.stderr, min_records=args.min_records)
         print("not uploaded: fix the problems above first", file=sys.stderr)
         return 1
-    import boto3
+    min_records = args.min_records
+    if args.local:
+        bucket, s3, min_records = local_store(args.local_url)
+    else:
+        import boto3
 
-    session = session or boto3.session.Session()
-    s3 = session.client("s3")
-    bucket = args.bucket or stack_bucket(args.stack, session.client("cloudformation"))
+        session = session or boto3.session.Session()
+        s3 = session.client("s3")
+        bucket = args.bucket or stack_bucket(args.stack, session.client("cloudformation"))
+    print_report(args.file, report, sys.stdout, min_records=min_records)
     key = input_key(args.model, name)
     s3.upload_file(str(args.file), bucket, key)
     etag = s3.head_object(Bucket=bucket, Key=key)["ETag"].strip('"')
@@ -248,6 +296,10 @@ def build_parser() -> argparse.ArgumentParser:
     submit.add_argument("--name", help="run name (default: the file name without .jsonl)")
     submit.add_argument("--bucket", help="bucket name (default: the stack's BucketName output)")
     submit.add_argument("--stack", default=DEFAULT_STACK, help=f"CloudFormation stack (default {DEFAULT_STACK})")
+    submit.add_argument("--local", action="store_true", help="submit to `make local` instead of a deployed stack")
+    submit.add_argument(
+        "--local-url", default=DEFAULT_LOCAL_URL, help=f"the local server, with --local (default {DEFAULT_LOCAL_URL})"
+    )
     submit.add_argument("--wait", action="store_true", help="show progress, then download the results")
     submit.add_argument("--output", type=Path, help="where to save results (default ./<name>-results)")
     submit.add_argument("--poll-seconds", type=float, default=10.0)

@@ -30,7 +30,9 @@ _UNAUTHORIZED = json.dumps(
         }
     }
 ).encode()
-_OPEN_PATHS = ("/healthz",)
+# Where `make local` describes its batch store (bucket, S3 endpoint) to `gptoss batch submit --local`; see local.batch.
+LOCAL_STORE_PATH = "/_local/batch"
+_OPEN_PATHS = ("/healthz", LOCAL_STORE_PATH)
 _ROOT = Path(__file__).resolve().parents[1]
 
 

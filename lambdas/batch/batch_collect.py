@@ -1,7 +1,7 @@
 """Step 4: turn the finished job's output into `results/<name>/` and account for every input record.
 
-Streams the input (for its recordIds, in order) and Bedrock's `.out` files; each input recordId lands in exactly one
-of `succeeded.jsonl` (recordId + OpenAI chat.completion, reasoning split out) or `failed.jsonl` (recordId + error),
+Streams the staged records (for their recordIds, in order) and Bedrock's `.out` files; each recordId lands in exactly
+one of `succeeded.jsonl` (recordId + OpenAI chat.completion, reasoning split out) or `failed.jsonl` (recordId + error),
 including records Bedrock never processed. Output lines may come in any order; a line for an unknown recordId (or
 with none) is counted, not written; of several lines for one recordId a success wins, else the first error. Every
 `.out` file of the job but the manifest is read (normally the one `<input file>.out`). Memory: the recordIds only
@@ -24,7 +24,7 @@ from pathlib import Path
 from typing import IO, Any
 
 from api_files import write_openai_files
-from batch_common import FAILED_JOB_STATUSES, ON_DEMAND_JOB_ID, output_prefix, run_source, run_state
+from batch_common import FAILED_JOB_STATUSES, ON_DEMAND_JOB_ID, output_prefix, run_source, run_state, staged_input_key
 from batch_store import get_json, now, put_error_report, put_json, stream_lines, transient_errors, update_status
 from gateway.aws import client
 from gptoss.batch_layout import results_keys, s3_uri
@@ -123,12 +123,8 @@ def _listing(s3: Any, bucket: str, prefix: str) -> set[str]:
 def _write_results(
     s3: Any, run: dict[str, Any], info: dict[str, Any], output_lines: Iterator[bytes], tmp: Path
 ) -> dict[str, int]:
-    # An API batch's job read the staged records (their ids stand for input lines); an upload's, the upload.
-    if run.get("staged_key"):
-        input_lines = stream_lines(s3, run["bucket"], run["staged_key"])
-    else:
-        input_lines = stream_lines(s3, run["bucket"], run["key"], version_id=run.get("version_id"))
-    input_ids = [record_id_of(line) for line in input_lines]
+    # The job (or the on-demand step) read the records the validate step staged; an API batch's ids stand for lines.
+    input_ids = [record_id_of(line) for line in stream_lines(s3, run["bucket"], staged_input_key(run))]
     wanted = set(input_ids) - {None}
     succeeded: set[str] = set()
     errored: set[str] = set()

@@ -236,9 +236,15 @@ def job_name(name: str, source: Source) -> str:
 
 
 def staging_key(name: str, source: Source) -> str:
-    """Where the submit step copies the validated object for Bedrock: deterministic per bucket/key/etag, keeping the
-    file name (Bedrock names its output `<file>.out`)."""
+    """Where the validate step stages the records Bedrock reads: deterministic per bucket/key/etag, keeping the file
+    name (Bedrock names its output `<file>.out`)."""
     return f"{STAGING_PREFIX}{name}/{source.digest[:12]}/{source.key.rsplit('/', 1)[-1]}"
+
+
+def staged_input_key(run: Mapping[str, Any]) -> str:
+    """The records a run's job reads: `staged_key`; for a run validated before validation staged them (started by an
+    earlier version of the gateway), the same key, where that version's submit step copied the upload."""
+    return run.get("staged_key") or staging_key(run["name"], run_source(run))
 
 
 def output_prefix(name: str, source: Source) -> str:

@@ -1,7 +1,7 @@
 """Step 2 for a small file (fewer records than Bedrock's batch minimum): run its records through InvokeModel.
 
-It reads the Bedrock records the validate step staged (a batch created through the API; an upload to `input/`
-under the minimum is refused by validation, as Bedrock would refuse it).
+It reads the Bedrock records the validate step staged (`staged_key`), whether the run was started by an upload to
+`input/` or through the API: a file of any size from one record up runs, at on-demand prices below the minimum.
 
 Each call handles the next `chunk` of records (BATCH_ON_DEMAND_CONCURRENCY requests in flight), writes their outcomes
 as one `.out` part in Bedrock's own output format (`{recordId, modelInput, modelOutput}` or `{..., error}`) under
@@ -25,7 +25,7 @@ from batch_common import ON_DEMAND_JOB_ID, RETRYABLE_CODES, BatchSettings, outpu
 from batch_store import cancel_requested, error_code, now, stream_lines, transient_errors, update_status
 from botocore.exceptions import ClientError
 from gateway.aws import client
-from gptoss.invoke import to_invoke_body
+from gptoss.invoke import to_batch_input
 
 FUNCTION = "batch-on-demand"
 CHUNKS_PER_CALL = 8  # a call runs at most concurrency × this many records
@@ -63,8 +63,7 @@ def handler(event: dict[str, Any], context: object = None) -> dict[str, Any]:
 def _run_record(record: dict[str, Any], model: str, settings: BatchSettings) -> dict[str, Any]:
     """One record through InvokeModel: its Bedrock batch output line."""
     model_input = record.get("modelInput") or {}
-    body = to_invoke_body({**model_input, "model": model}, model, stream=False)
-    body.pop("stream", None)
+    body = to_batch_input(model_input, model)
     bedrock = client("bedrock-runtime", function=FUNCTION, read_timeout=900, max_attempts=1)
     line: dict[str, Any] = {"recordId": record.get("recordId"), "modelInput": model_input}
     for attempt in range(settings.on_demand_max_attempts):

@@ -1,14 +1,13 @@
 """Step 2: start the Bedrock batch job, at most once per bucket/key/etag.
 
-Bedrock reads a copy, not the upload: the exact version that was validated is copied to a gateway-owned staging key
-(`batch-input/...`, deterministic per bucket/key/etag) and the job points there, so overwriting `input/` after
-validation cannot change what the paid job processes. Copying again on a retry writes the same bytes to the same key.
+Bedrock reads the records the validate step staged (`staged_key`, a gateway-owned key under `batch-input/`), never
+the upload: what the paid job processes is exactly what was validated, in the form Bedrock accepts.
 
 The claim object written by the validate step records the job ARN once it exists; a retried step reuses it. If the
 step died between CreateModelInvocationJob and that write, the retry sends the same `clientRequestToken` (derived
 from bucket/key/etag), which Bedrock treats as the same request.
-A batch created through the API was staged by the validate step (`staged_key`); if it was cancelled meanwhile, no
-job is started and the run goes straight to collection, every record unprocessed.
+A batch created through the API that was cancelled meanwhile starts no job: the run goes straight to collection,
+every record unprocessed.
 Input: `{"run": ...}`. Output (`$.job`): job ARN and the first wait, or `done` with no job when cancelled.
 """
 
@@ -17,7 +16,7 @@ from __future__ import annotations
 import time
 from typing import Any
 
-from batch_common import BatchSettings, Source, claim_key, job_name, output_prefix, run_source, staging_key
+from batch_common import BatchSettings, Source, claim_key, job_name, output_prefix, run_source
 from batch_store import cancel_requested, get_json, now, put_json, transient_errors, update_status
 from gateway.aws import client
 from gptoss.batch_layout import s3_uri
@@ -36,8 +35,7 @@ def handler(event: dict[str, Any], context: object = None) -> dict[str, Any]:
         if not job_arn and cancel_requested(s3, source.bucket, run["name"]):
             return {"job_arn": None, "status": "Stopped", "message": CANCELLED, "done": True, "wait_seconds": 0}
         if not job_arn:
-            input_key = run.get("staged_key") or _stage_input(s3, run["name"], source)
-            job_arn = _create_job(run, source, input_key, settings)
+            job_arn = _create_job(run, source, run["staged_key"], settings)
             put_json(s3, source.bucket, claim_key(source), {**claim, "job_arn": job_arn, "submitted_at": now()})
         update_status(
             s3,
@@ -49,22 +47,6 @@ def handler(event: dict[str, Any], context: object = None) -> dict[str, Any]:
 
 
 CANCELLED = "cancelled before its Bedrock job started"
-
-
-def _stage_input(s3: Any, name: str, source: Source) -> str:
-    """Copy the validated object (that version; else only while its ETag is still the validated one) for Bedrock."""
-    copy_source = {"Bucket": source.bucket, "Key": source.key}
-    if source.version_id:
-        copy_source["VersionId"] = source.version_id
-    key = staging_key(name, source)
-    s3.copy_object(
-        Bucket=source.bucket,
-        Key=key,
-        CopySource=copy_source,
-        CopySourceIfMatch=f'"{source.etag}"',
-        TaggingDirective="REPLACE",
-    )
-    return key
 
 
 def _create_job(run: dict[str, Any], source: Source, input_key: str, settings: BatchSettings) -> str:

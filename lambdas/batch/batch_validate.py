@@ -2,12 +2,18 @@
 
 Input: `{"event": <EventBridge S3 Object Created event, or a batch created through the API>, "execution": <ARN>}`.
 Output (the run, carried through the state machine): name, model, source, `duplicate`, `valid`, record count,
-`on_demand` (fewer records than Bedrock's batch minimum); an invalid file also gets `errors/<name>.json` (every
-problem with its line number) and an `outcome` to publish.
+`on_demand` (fewer records than Bedrock's batch minimum: the records run through InvokeModel instead of a batch job),
+`staged_key`; an invalid file also gets `errors/<name>.json` (every problem with its line number) and an `outcome` to
+publish.
 
-A batch created through the API (`api`: its id and owner) holds OpenAI batch lines: they are validated through the
-request contract and, while being read, translated into the Bedrock records the job will read (`staged_key`, under
-`batch-input/`), so the file is read once. Its model is the one its lines name.
+The file is read once (streamed, that version of it): while each line is validated, the record Bedrock's job (or the
+on-demand step) will read is written to a local file, uploaded to the staging key (`staged_key`, under
+`batch-input/`, deterministic per bucket/key/etag) once the whole file proved valid. So what runs is exactly what was
+validated, in the form Bedrock accepts, and overwriting the upload meanwhile changes nothing:
+- an upload to `input/` holds Bedrock records; each goes on byte for byte, or rewritten where Bedrock would refuse it
+  (a model alias, replayed `reasoning_content`, fields not sent to InvokeModel: see `gptoss.batch_records`);
+- a batch created through the API (`api`: its id and owner) holds OpenAI batch lines, translated into Bedrock records;
+  its model is the one its lines name.
 An upload whose name is held by another run still in progress is refused the same way (`conflict`), and its claim is
 released so that uploading the same file again once that run has ended starts a run.
 """
@@ -15,6 +21,7 @@ released so that uploading the same file again once that run has ended starts a 
 from __future__ import annotations
 
 import tempfile
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
@@ -80,10 +87,7 @@ def handler(event: dict[str, Any], context: object = None) -> dict[str, Any]:
             return {**run, **_refuse(s3, source, run, holder)}
         # The name is this run's now: an error report left by an earlier run of it no longer applies.
         delete(s3, source.bucket, errors_key(target.name))
-        if api is not None:
-            report = _validate_api(s3, source, run, settings)
-        else:
-            report = _validate(s3, source, target.problem, target.model, settings)
+        report = _validate_and_stage(s3, source, run, settings, target.problem)
         run.update(records=report.records, valid=report.valid, on_demand=report.records < settings.limits.min_records)
         if report.valid:
             update_status(s3, source.bucket, target.name, {"records": {**_zero(), "total": report.records}})
@@ -142,31 +146,48 @@ def _refuse(s3: Any, source: Source, run: dict[str, Any], holder: dict[str, Any]
     return {"conflict": True, "errors": errors_uri, "outcome": outcome}
 
 
-def _validate(s3: Any, source: Source, key_problem: str | None, model: str, settings: BatchSettings) -> Report:
+Validator = Callable[[Iterator[bytes], Callable[[bytes], object]], Report]
+
+
+def _validate_and_stage(
+    s3: Any, source: Source, run: dict[str, Any], settings: BatchSettings, key_problem: str | None
+) -> Report:
+    """Validate the upload line by line; when it is valid, upload the records written meanwhile to `staged_key`."""
     if key_problem:
-        report = Report(model=model, bytes=source.size)
+        report = Report(model=run["model"], bytes=source.size)
         report.add(Problem(None, "invalid_key", key_problem))
         return report
     lines = stream_lines(
         s3, source.bucket, source.key, version_id=source.version_id, max_line_bytes=settings.limits.max_record_bytes
     )
-    return validate_lines(lines, size=source.size, model=model, enabled=settings.enabled_models, limits=settings.limits)
-
-
-def _validate_api(s3: Any, source: Source, run: dict[str, Any], settings: BatchSettings) -> Report:
-    """Validate OpenAI batch lines; when valid, upload their Bedrock records to the staging key (`staged_key`)."""
-    lines = stream_lines(s3, source.bucket, source.key, max_line_bytes=settings.limits.max_record_bytes)
     with tempfile.TemporaryDirectory() as tmp:
         staged = Path(tmp) / "records.jsonl"
         with staged.open("wb") as out:
-            report = validate_batch_lines(
-                lines, size=source.size, enabled=settings.enabled_models, limits=settings.limits, emit=out.write
+            report = _validator(run, settings)(lines, out.write)
+        staged_bytes = staged.stat().st_size
+        if report.valid and staged_bytes > settings.limits.max_file_bytes:
+            message = (
+                f"in the form Bedrock reads (model ids, only the fields InvokeModel takes) the file is {staged_bytes} "
+                f"bytes; the limit is {settings.limits.max_file_bytes} bytes"
             )
+            report.add(Problem(None, "file_too_large", message))
         if report.valid:
             run["model"] = report.model
             run["staged_key"] = staging_key(run["name"], source)
             s3.upload_file(str(staged), source.bucket, run["staged_key"])
     return report
+
+
+def _validator(run: dict[str, Any], settings: BatchSettings) -> Validator:
+    """OpenAI batch lines for a batch created through the API, Bedrock records for an upload to `input/`."""
+    limits, enabled = settings.limits, settings.enabled_models
+    if run["api"] is not None:
+        return lambda lines, emit: validate_batch_lines(
+            lines, size=run["size"], enabled=enabled, limits=limits, emit=emit
+        )
+    return lambda lines, emit: validate_lines(
+        lines, size=run["size"], model=run["model"], enabled=enabled, limits=limits, emit=emit
+    )
 
 
 def _reject(s3: Any, source: Source, run: dict[str, Any], report: Report) -> dict[str, Any]:

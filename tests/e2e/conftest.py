@@ -10,12 +10,25 @@ import pytest
 from gateway.settings import Settings
 from gptoss.models import KNOWN_MODELS
 
+from local.batch import LocalBatch
 from local.emulator.server import EmulatorServer
 from local.response_table import DEFAULT_TABLE, LocalResponseTable
 from local.server import LocalServer, create_app
 from tests.functions.api_helpers import GUARDRAIL, fake_credentials
 
 SETTINGS = Settings(enabled_models=KNOWN_MODELS, guardrail=GUARDRAIL, responses_table=DEFAULT_TABLE)
+# Environment `make local`'s batch side sets for itself: unset while it runs in a test module, restored after.
+LOCAL_BATCH_ENV = (
+    "AWS_ENDPOINT_URL_S3",
+    "AWS_ENDPOINT_URL_BEDROCK",
+    "AWS_ENDPOINT_URL_BEDROCK_RUNTIME",
+    "BUCKET_NAME",
+    "BATCH_ROLE_ARN",
+    "BATCH_POLL_SECONDS",
+    "BATCH_MAX_POLL_SECONDS",
+    "BATCH_MIN_RECORDS",
+    "BATCH_ON_DEMAND_BACKOFF_MS",
+)
 
 
 @pytest.fixture(scope="session")
@@ -45,3 +58,23 @@ def _fresh_emulator(emulator: EmulatorServer) -> None:
 def client(request: pytest.FixtureRequest, gateway_url: str) -> openai.OpenAI:
     """The official SDK pointed at one of the two base URLs, changing nothing else."""
     return openai.OpenAI(base_url=gateway_url + request.param, api_key="any-key", max_retries=0)
+
+
+@pytest.fixture(scope="module")
+def local_batch_gateway(emulator: EmulatorServer, request: pytest.FixtureRequest) -> Iterator[str]:
+    """`make local`'s server with its batch side (local store, steps in-process, upload watcher), batch minimum 3.
+
+    Each module gets its own bucket: moto's servers in one process share their state."""
+    with pytest.MonkeyPatch.context() as env, fake_credentials():
+        for name in LOCAL_BATCH_ENV:
+            env.setenv(name, "")
+            env.delenv(name)
+        env.setenv("BUCKET_NAME", f"gptoss-local-{request.module.__name__.rsplit('.', 1)[-1].replace('_', '-')}")
+        env.setenv("POWERTOOLS_METRICS_DISABLED", "true")
+        env.setenv("AWS_ENDPOINT_URL_BEDROCK_RUNTIME", emulator.url)
+        env.setenv("BATCH_MIN_RECORDS", "3")
+        env.setenv("BATCH_ON_DEMAND_BACKOFF_MS", "0")
+        with LocalBatch(emulator.url, poll_seconds=0, watch_seconds=0.05) as batch:
+            app = create_app(settings=SETTINGS, endpoint_url=emulator.url, batch=batch.app())
+            with LocalServer(app) as server:
+                yield server.url

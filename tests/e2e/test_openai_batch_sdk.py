@@ -5,44 +5,14 @@ from __future__ import annotations
 
 import json
 import time
-from collections.abc import Iterator
 
 import openai
 import pytest
 
-from local.batch import LocalBatch
-from local.emulator.server import EmulatorServer
-from local.server import LocalServer, create_app
-from tests.e2e.conftest import SETTINGS
-from tests.functions.api_helpers import fake_credentials
-
-LOCAL_ENV = (
-    "AWS_ENDPOINT_URL_S3",
-    "AWS_ENDPOINT_URL_BEDROCK",
-    "AWS_ENDPOINT_URL_BEDROCK_RUNTIME",
-    "BUCKET_NAME",
-    "BATCH_ROLE_ARN",
-    "BATCH_POLL_SECONDS",
-    "BATCH_MAX_POLL_SECONDS",
-    "BATCH_MIN_RECORDS",
-    "BATCH_ON_DEMAND_BACKOFF_MS",
-)
-
 
 @pytest.fixture(scope="module")
-def base_url(emulator: EmulatorServer) -> Iterator[str]:
-    with pytest.MonkeyPatch.context() as env, fake_credentials():
-        for name in LOCAL_ENV:  # unset here, restored when the module is done
-            env.setenv(name, "")
-            env.delenv(name)
-        env.setenv("POWERTOOLS_METRICS_DISABLED", "true")
-        env.setenv("AWS_ENDPOINT_URL_BEDROCK_RUNTIME", emulator.url)
-        env.setenv("BATCH_MIN_RECORDS", "3")
-        env.setenv("BATCH_ON_DEMAND_BACKOFF_MS", "0")
-        with LocalBatch(emulator.url, poll_seconds=0) as batch:
-            app = create_app(settings=SETTINGS, endpoint_url=emulator.url, batch=batch.app())
-            with LocalServer(app) as server:
-                yield f"{server.url}/v1"
+def base_url(local_batch_gateway: str) -> str:
+    return f"{local_batch_gateway}/v1"
 
 
 def sdk(base_url: str, key: str = "key-of-team-a") -> openai.OpenAI:

@@ -47,7 +47,7 @@ def test_validate_exits_0_for_a_valid_file(tmp_path: Path, capsys: pytest.Captur
 
 
 def test_validate_exits_1_with_line_numbered_messages(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
-    # Given a file with a broken line 3 and too few records
+    # Given a file with a broken line 3
     path = write_file(tmp_path / "bad.jsonl", 5, broken_line=3)
     # When it is validated offline
     code = cli.main(["batch", "validate", str(path)])
@@ -55,7 +55,21 @@ def test_validate_exits_1_with_line_numbered_messages(tmp_path: Path, capsys: py
     assert code == 1
     err = capsys.readouterr().err
     assert f"{path}:3: invalid JSON" in err
-    assert f"{path}: 5 records; a batch needs at least 100 [too_few_records]" in err
+    assert f"{path}: 5 record(s), model openai.gpt-oss-120b-1:0: 1 problem(s)" in err
+
+
+def test_a_file_under_the_batch_minimum_is_valid_and_said_to_run_on_demand(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    # Given a valid file of 5 records, under Bedrock's batch minimum of 100
+    path = write_file(tmp_path / "small.jsonl", 5)
+    # When it is validated offline
+    code = cli.main(["batch", "validate", str(path)])
+    # Then it is valid, and the user is told it runs on demand, at on-demand prices
+    assert code == 0
+    out = capsys.readouterr().out
+    assert f"{path}: 5 record(s), model openai.gpt-oss-120b-1:0: valid" in out
+    assert "under the batch minimum of 100: it will run on demand (InvokeModel), at on-demand prices" in out
 
 
 def test_validate_rejects_an_unknown_model_and_a_missing_file(tmp_path: Path) -> None:

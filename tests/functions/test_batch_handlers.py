@@ -308,8 +308,8 @@ def test_an_upload_whose_name_is_held_by_a_running_run_is_refused_and_leaves_tha
 
 
 def test_once_a_run_has_ended_a_new_upload_of_its_name_replaces_it(s3: Any) -> None:
-    # Given a run of team.jsonl that ended invalid (too few records), leaving errors/team.json
-    assert batch_validate.handler(upload(s3, "input/team.jsonl", 1))["valid"] is False
+    # Given a run of team.jsonl that ended invalid (a blank line, no record), leaving errors/team.json
+    assert batch_validate.handler(upload(s3, "input/team.jsonl", 0))["valid"] is False
     assert read_json(s3, "errors/team.json")["state"] == "invalid"
     # When a corrected file with the same name is uploaded, under another model folder
     state = {**upload(s3, "input/gpt-oss-20b/team.jsonl", 3), "execution": "exec-2"}
@@ -509,3 +509,37 @@ def test_submit_points_the_job_at_a_staged_copy_of_the_validated_version(s3: Any
     bucket, _, key = job.request["inputDataConfig"]["s3InputDataConfig"]["s3Uri"].removeprefix("s3://").partition("/")
     assert (bucket, key.startswith("batch-input/swap/"), key.endswith("/swap.jsonl")) == (BUCKET, True, True)
     assert s3.get_object(Bucket=bucket, Key=key)["Body"].read() == validated["Body"].read()
+
+
+def test_a_file_that_outgrows_the_size_limit_in_bedrocks_form_is_refused_before_any_job(
+    s3: Any, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # Given records that name the model by alias (the staged copy names it by its longer Bedrock id), in a file
+    # just under the size limit
+    lines = [
+        json.dumps(
+            {
+                "recordId": f"r{i}",
+                "modelInput": {"model": "gpt-oss-20b", "messages": [{"role": "user", "content": "hi"}]},
+            },
+            separators=(",", ":"),
+        )
+        for i in range(3)
+    ]
+    body = ("\n".join(lines) + "\n").encode()
+    monkeypatch.setenv("BATCH_MAX_FILE_BYTES", str(len(body) + 5))
+    put = s3.put_object(Bucket=BUCKET, Key="input/gpt-oss-20b/grows.jsonl", Body=body)
+    detail = {
+        "bucket": {"name": BUCKET},
+        "object": {"key": "input/gpt-oss-20b/grows.jsonl", "size": len(body), "etag": put["ETag"].strip('"')},
+    }
+    # When the validate step runs
+    run = batch_validate.handler(
+        {"event": {"detail-type": "Object Created", "source": "aws.s3", "detail": detail}, "execution": "exec-1"}
+    )
+    # Then the run is refused with a whole-file problem saying so, and nothing is staged for Bedrock
+    assert run["valid"] is False
+    [problem] = read_json(s3, "errors/grows.json")["problems"]
+    assert (problem["line"], problem["code"]) == (None, "file_too_large")
+    assert "in the form Bedrock reads" in problem["message"]
+    assert "Contents" not in s3.list_objects_v2(Bucket=BUCKET, Prefix="batch-input/")

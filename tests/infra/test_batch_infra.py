@@ -125,21 +125,24 @@ def test_bedrock_batch_role_is_trusted_only_for_this_accounts_jobs_and_reads_sta
     assert listing["Condition"] == reads["Condition"] == writes["Condition"] == in_account
 
 
-def test_the_submit_step_may_copy_the_validated_upload_to_the_staging_prefix_only(synth: Synth) -> None:
-    # Given the submit step's role
+def test_only_the_validate_step_stages_records_and_the_submit_step_reads_no_upload(synth: Synth) -> None:
+    # Given each batch function's role, as the object prefixes it may read and write
     functions = functions_by_name(synth.resources)
-    statements = role_statements(synth.resources, role_of(functions["batch-submit"][1]))
-    # Then it may read the upload (a given version too) and write only under batch-input/ besides its run records
-    reads = next(s for s in statements if s.get("Sid") == "ReadValidatedInput")
-    assert set(as_list(reads["Action"])) == {"s3:GetObject", "s3:GetObjectVersion"}
-    assert json.dumps(reads["Resource"]).endswith('"/input/*"]]}')
-    written = [
-        json.dumps(resource)
-        for s in statements
-        if "s3:PutObject" in as_list(s["Action"])
-        for resource in as_list(s["Resource"])
-    ]
-    assert sorted(resource.rsplit("/", 2)[-2] for resource in written) == ["batch-input", "status"]
+
+    def prefixes(name: str, action: str) -> set[str]:
+        statements = role_statements(synth.resources, role_of(functions[name][1]))
+        resources = [
+            json.dumps(r) for s in statements if action in as_list(s["Action"]) for r in as_list(s["Resource"])
+        ]
+        return {resource.rsplit('"/', 1)[-1].split("*")[0] for resource in resources if "/*" in resource}
+
+    # Then only the validate step writes batch-input/ (the records Bedrock reads), after reading the upload itself
+    writers = {name for name in functions if "batch-input/" in prefixes(name, "s3:PutObject")}
+    assert writers == {"batch-validate"}
+    assert "input/" in prefixes("batch-validate", "s3:GetObjectVersion")
+    # And the submit step neither reads an upload nor writes anything but its run records
+    assert prefixes("batch-submit", "s3:GetObject") == prefixes("batch-submit", "s3:PutObject") == {"status/"}
+    assert prefixes("batch-submit", "s3:GetObjectVersion") == set()
 
 
 def test_staged_batch_input_expires_once_no_execution_can_still_use_it(synth: Synth) -> None:

@@ -279,3 +279,61 @@ def test_an_upload_overwritten_after_validation_still_runs_the_validated_records
     assert [r["recordId"] for r in succeeded] == [f"rec{i:04d}" for i in range(4)]
     assert failed == []
     assert sim.json("results/prompts/summary.json")["records"]["not_processed"] == 0
+
+
+def test_an_upload_under_the_batch_minimum_runs_on_demand_with_every_record_accounted_for(sim: Sim) -> None:
+    # Given an upload of 2 records (the batch minimum is 3), the model refusing the second and throttling once
+    lines = records(2).decode().splitlines()
+    lines[1] = lines[1].replace("Question number 1", "Question number 1 [fault:ValidationException]")
+    sim.fault("InvokeModel", "ThrottlingException", count=1)
+    event = sim.upload(KEY, ("\n".join(lines) + "\n").encode())
+    # When the state machine handles the upload
+    execution = sim.run(event)
+    # Then it ran on demand through InvokeModel (no Bedrock batch job), the throttle retried
+    assert execution["status"] == "SUCCEEDED", execution
+    assert sim.emulator.jobs.list() == []
+    assert "batch_on_demand" in sim.lambdas.invocations
+    # And every recordId is in exactly one results file: the answer, and the model's refusal with Bedrock's code
+    succeeded, failed = accounted(sim, "prompts")
+    assert [r["recordId"] for r in succeeded] == ["rec0000"]
+    assert [(r["recordId"], r["error"]["code"]) for r in failed] == [("rec0001", "ValidationException")]
+    summary = sim.json("results/prompts/summary.json")
+    assert (summary["state"], summary["job_arn"]) == ("completed", None)
+    assert summary["records"] == {"total": 2, "succeeded": 1, "failed": 1, "not_processed": 0}
+    [published] = sim.published()
+    assert published["detail"]["state"] == "completed"
+
+
+def test_records_bedrock_would_refuse_as_written_are_staged_in_the_form_it_accepts(sim: Sim) -> None:
+    # Given an upload whose records name the model by alias, replay reasoning_content, send fields the contract
+    # accepts but InvokeModel refuses or is not sent (logit_bias, n, store, service_tier), or are plain
+    history = [
+        {"role": "user", "content": "Hi"},
+        {"role": "assistant", "content": "Hello!", "reasoning_content": "A greeting."},
+        {"role": "user", "content": "Say hello again"},
+    ]
+    hello = [{"role": "user", "content": "Say hello"}]
+    bodies = {
+        "alias": {"model": "gpt-oss-120b", "messages": hello},
+        "history": {"messages": history, "max_completion_tokens": 64},
+        "defaults": {"messages": hello, "n": 1, "store": False, "logit_bias": {}, "service_tier": "auto"},
+        "plain": {"model": MODEL, "messages": hello, "temperature": 0.5},
+    }
+    plain_line = json.dumps({"recordId": "plain", "modelInput": bodies["plain"]})
+    body = "".join(json.dumps({"recordId": name, "modelInput": b}) + "\r\n" for name, b in bodies.items())
+    # When the state machine handles the upload
+    execution = sim.run(sim.upload(KEY, body.encode()))
+    # Then the one job read a staged copy in the form Bedrock accepts: the Bedrock id, no reasoning_content, no
+    # field InvokeModel does not take; a record already in that form passed byte for byte
+    assert execution["status"] == "SUCCEEDED", execution
+    [staged] = sim.objects("batch-input/").values()
+    staged_lines = staged.decode().splitlines()
+    inputs = {record["recordId"]: record["modelInput"] for record in map(json.loads, staged_lines)}
+    assert inputs["alias"] == {"model": MODEL, "messages": hello}
+    assert inputs["history"]["messages"][1] == {"role": "assistant", "content": "Hello!"}
+    assert inputs["defaults"] == {"model": MODEL, "messages": hello}
+    assert staged_lines[3] == plain_line
+    # And so every record succeeded in the job (the emulator refuses an alias and logit_bias as Bedrock does)
+    succeeded, failed = accounted(sim, "prompts")
+    assert sorted(r["recordId"] for r in succeeded) == sorted(bodies)
+    assert failed == []

@@ -144,12 +144,14 @@ def test_a_duplicate_record_id_names_the_first_line() -> None:
 
 
 def test_record_count_and_file_size_quotas_are_enforced() -> None:
-    # Given too few records, too many records, and a file over the size limit
-    too_few = validate([record("only")])
+    # Given one record (under the batch minimum of 2), no record, too many records, and a file over the size limit
+    below_minimum = validate([record("only")])
+    empty = validate([])
     too_many = validate([record(f"r{i}") for i in range(6)])
     report = validate_lines(iter([]), size=10_001, model=GPT_OSS_120B, enabled=KNOWN_MODELS, limits=LIMITS)
-    # Then each is a whole-file problem (no line number)
-    assert too_few == [(None, "too_few_records")]
+    # Then the single record is valid (it runs on demand), and each other file has a whole-file problem
+    assert below_minimum == []
+    assert empty == [(None, "empty_file")]
     assert too_many == [(None, "too_many_records")]
     assert [(p.line, p.code) for p in report.problems] == [(None, "file_too_large")]
 

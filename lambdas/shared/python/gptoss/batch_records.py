@@ -12,6 +12,13 @@ starts a paid job): every line is strict UTF-8 (no byte order mark, no UTF-16, n
 at most ``max_record_bytes``; blank lines are refused (Bedrock does not document skipping them). A CR before the
 newline (CRLF files) and whitespace around the object are fine: both are JSON whitespace.
 
+Staging: Bedrock's job reads the records as InvokeModel takes them, not as uploaded. While validating, each valid
+line can be handed on (`validate_lines(emit=...)`) as the line the job will read: a plainly valid record whose body
+InvokeModel takes as is (no `model`, or the Bedrock id) is passed on byte for byte; any other valid record is
+rewritten with `gptoss.invoke.to_batch_input` (an alias becomes the Bedrock id, assistant `reasoning_content` is
+removed, fields the contract accepts but does not send, such as `n: 1` or `store: false`, are left out), so no record
+fails in the paid job over something validation could see.
+
 Pure functions, no I/O: callers hand in lines (bytes without the trailing newline) from a file or an S3 stream.
 """
 
@@ -19,15 +26,15 @@ from __future__ import annotations
 
 import json
 import re
-from collections.abc import Iterable, Iterator, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 
 from gptoss import json_limits
 from gptoss.chat_request import parse_chat_request
 from gptoss.errors import GatewayError
-from gptoss.invoke import from_invoke_response
+from gptoss.invoke import from_invoke_response, to_batch_input
 from gptoss.models import resolve_model
-from gptoss.request_contract import SIMPLE_CHECKS
+from gptoss.request_contract import SIMPLE_CHECKS, invoke_fields
 
 RECORD_ID_PATTERN = re.compile(r"[A-Za-z0-9][A-Za-z0-9_-]{0,63}")
 # A run is named after its file (`input/[<model>/]<name>.jsonl`); the name appears in S3 keys and the status API.
@@ -150,28 +157,48 @@ def check_record(
     line: bytes | str, line_number: int, *, model: str, enabled: Sequence[str], limits: Limits
 ) -> tuple[str | None, list[Problem]]:
     """Validate one input line; returns its well-formed recordId (or None) and its problems."""
+    record_id, problems, _ = _check_record(line, line_number, model=model, enabled=enabled, limits=limits)
+    return record_id, problems
+
+
+def _check_record(
+    line: bytes | str, line_number: int, *, model: str, enabled: Sequence[str], limits: Limits
+) -> tuple[str | None, list[Problem], bytes | None]:
+    """`check_record`, plus the line Bedrock's job reads when the record is valid (rewritten: see the module doc)."""
     if len(line) > limits.max_record_bytes:
         message = f"the record is over {limits.max_record_bytes} bytes (the per-record limit)"
-        return None, [Problem(line_number, "record_too_large", message)]
+        return None, [Problem(line_number, "record_too_large", message)], None
     text, problem = decode_line(line, line_number)
     if problem is not None:
-        return None, [problem]
+        return None, [problem], None
     try:
         record = json_limits.loads(text)
     except json_limits.JsonTooDeep as exc:
-        return None, [Problem(line_number, "json_too_deep", f"{exc.msg} (column {exc.colno}); flatten the record")]
+        message = f"{exc.msg} (column {exc.colno}); flatten the record"
+        return None, [Problem(line_number, "json_too_deep", message)], None
     except ValueError as exc:
         if not text.strip():
-            return None, [Problem(line_number, "blank_line", "blank line: every line must be one JSON record")]
-        return None, [Problem(line_number, "invalid_json", f"invalid JSON: {exc}")]
+            return None, [Problem(line_number, "blank_line", "blank line: every line must be one JSON record")], None
+        return None, [Problem(line_number, "invalid_json", f"invalid JSON: {exc}")], None
     if type(record) is not dict:
-        return None, [Problem(line_number, "invalid_record", "a record must be a JSON object")]
-    record_id = record.get("recordId")
-    model_input = record.get("modelInput")
+        return None, [Problem(line_number, "invalid_record", "a record must be a JSON object")], None
     problems: list[Problem] = []
-    record_id = _check_record_id(record_id, line_number, problems)
-    _check_model_input(model_input, line_number, model=model, enabled=enabled, limits=limits, out=problems)
-    return record_id, problems
+    record_id = _check_record_id(record.get("recordId"), line_number, problems)
+    request = _check_model_input(
+        record.get("modelInput"), line_number, model=model, enabled=enabled, limits=limits, out=problems
+    )
+    if problems or request is None:
+        return record_id, problems, None
+    return record_id, problems, record_line({**record, "modelInput": to_batch_input(request, model)})
+
+
+def record_line(record: dict) -> bytes:
+    """One JSONL line of a record for Bedrock: compact UTF-8 JSON (escaping only what UTF-8 cannot carry)."""
+    text = json.dumps(record, ensure_ascii=False, separators=(",", ":"))
+    try:
+        return text.encode() + b"\n"
+    except UnicodeEncodeError:  # a lone surrogate (a `\ud800` escape in the input) stays an escape
+        return json.dumps(record, separators=(",", ":")).encode() + b"\n"
 
 
 def _check_record_id(record_id: object, line_number: int, problems: list[Problem]) -> str | None:
@@ -192,13 +219,14 @@ def _check_record_id(record_id: object, line_number: int, problems: list[Problem
 
 def _check_model_input(
     model_input: object, line_number: int, *, model: str, enabled: Sequence[str], limits: Limits, out: list[Problem]
-) -> None:
+) -> dict | None:
+    """Add the problems of a record's modelInput to `out`; returns the validated chat request (None if invalid)."""
     if model_input is None:
         out.append(Problem(line_number, "missing_model_input", "missing modelInput"))
-        return
+        return None
     if not isinstance(model_input, dict):
         out.append(Problem(line_number, "invalid_model_input", "modelInput must be a JSON object (a chat request)"))
-        return
+        return None
     if model_input.get("stream") is True:
         out.append(Problem(line_number, "stream_not_allowed", "modelInput.stream must not be true in a batch"))
     requested = model_input.get("model")
@@ -214,10 +242,11 @@ def _check_model_input(
     if body.get("stream") is True:
         body["stream"] = False
     try:
-        parse_chat_request(body)
+        return parse_chat_request(body)
     except GatewayError as exc:
         where = f"modelInput.{exc.param}" if exc.param else "modelInput"
         out.append(Problem(line_number, "invalid_model_input", f"{where}: {exc.message}"))
+        return None
 
 
 def _resolve(name: object, enabled: Sequence[str]) -> str | None:
@@ -261,39 +290,68 @@ _FAST_CHECKS = {
 }
 
 
+# The fields an InvokeModel body carries as sent: a plainly valid record with only these is staged byte for byte.
+_SENT_AS_IS = invoke_fields()
+
+
+def plain_chat_body(body: dict) -> bool:
+    """Fast path for the common chat bodies of a batch (tools-free text turns, simple fields): True when the full
+    check would accept every field but `model`, which the caller checks. False means: run the full check."""
+    if "messages" not in body:
+        return False
+    for name, value in body.items():
+        if name == "messages":
+            if not _simple_messages(value):
+                return False
+        elif name == "stream":
+            if value is not False:
+                return False
+        elif name != "model":
+            check = _FAST_CHECKS.get(name)
+            if check is None or not check(value):
+                return False
+    return True
+
+
 def plainly_valid(record: object, model: str) -> str | None:
-    """Fast path for the common record shapes (tools-free text turns, simple fields): its recordId when
-    `check_record` would find no problem, else None and the caller runs the full check. Property-tested
-    against `check_record`."""
+    """Fast path for the common record shapes: its recordId when `check_record` would find no problem (the body is
+    `plain_chat_body` and names no model or the batch model's Bedrock id), else None and the caller runs the full
+    check. Property-tested against `check_record`."""
     if type(record) is not dict:
         return None
     record_id = record.get("recordId")
     model_input = record.get("modelInput")
     if type(record_id) is not str or type(model_input) is not dict or not RECORD_ID_PATTERN.fullmatch(record_id):
         return None
-    for name, value in model_input.items():
-        if name == "messages":
-            if not _simple_messages(value):
-                return None
-        elif name == "model":
-            if value != model:
-                return None
-        elif name == "stream":
-            if value is not False:
-                return None
-        else:
-            check = _FAST_CHECKS.get(name)
-            if check is None or not check(value):
-                return None
-    return record_id if "messages" in model_input else None
+    if model_input.get("model", model) != model or not plain_chat_body(model_input):
+        return None
+    return record_id
+
+
+def _staged_line(line: bytes, record: dict, model: str) -> bytes:
+    """A plainly valid record as Bedrock's job reads it: the line itself when InvokeModel takes its body as is,
+    else the record with its body rewritten."""
+    model_input = record["modelInput"]
+    if model_input.keys() <= _SENT_AS_IS:
+        return line.strip() + b"\n"
+    return record_line({**record, "modelInput": to_batch_input(model_input, model)})
 
 
 def validate_lines(
-    lines: Iterable[bytes], *, size: int, model: str, enabled: Sequence[str], limits: Limits | None = None
+    lines: Iterable[bytes],
+    *,
+    size: int,
+    model: str,
+    enabled: Sequence[str],
+    limits: Limits | None = None,
+    emit: Callable[[bytes], object] | None = None,
 ) -> Report:
     """Validate a whole file given its size and its lines; ids are kept only up to `max_records` (memory stays flat).
 
-    `lines` come from `iter_lines(chunks, limits.max_record_bytes)`, so an over-long line arrives already cut."""
+    `lines` come from `iter_lines(chunks, limits.max_record_bytes)`, so an over-long line arrives already cut.
+    Each valid line goes to `emit` as the line Bedrock's job will read (see the module doc); the file is good only if
+    the report is valid: callers discard what was emitted otherwise. Any number of records from one up to
+    `limits.max_records` is valid: a file under `limits.min_records` runs on demand, not as a Bedrock batch job."""
     limits = limits or Limits()
     report = Report(model=model, bytes=size)
     if size > limits.max_file_bytes:
@@ -307,13 +365,19 @@ def validate_lines(
     for line_number, line in enumerate(lines, start=1):
         try:
             # Strict UTF-8 first: json.loads(bytes) would also take UTF-16/32 and lone surrogates.
-            record_id = plainly_valid(loads(line.decode("utf-8")), model) if len(line) <= max_record_bytes else None
+            record = loads(line.decode("utf-8")) if len(line) <= max_record_bytes else None
         except (ValueError, RecursionError):
-            record_id = None
-        if record_id is None:
-            record_id, problems = check_record(line, line_number, model=model, enabled=enabled, limits=limits)
+            record = None
+        record_id = plainly_valid(record, model)
+        if record_id is not None:
+            if emit is not None:
+                emit(_staged_line(line, record, model))
+        else:
+            record_id, problems, staged = _check_record(line, line_number, model=model, enabled=enabled, limits=limits)
             for problem in problems:
                 report.add(problem)
+            if staged is not None and emit is not None:
+                emit(staged)
         if record_id is None or line_number > max_records:
             continue
         first = seen.setdefault(record_id, line_number)
@@ -322,10 +386,8 @@ def validate_lines(
                 Problem(line_number, "duplicate_record_id", f"recordId {record_id!r} already used on line {first}")
             )
     report.records = line_number
-    if report.records < limits.min_records:
-        report.add(
-            Problem(None, "too_few_records", f"{report.records} records; a batch needs at least {limits.min_records}")
-        )
+    if report.records == 0:
+        report.add(Problem(None, "empty_file", "the file has no records"))
     elif report.records > limits.max_records:
         report.add(
             Problem(None, "too_many_records", f"{report.records} records; a batch allows at most {limits.max_records}")

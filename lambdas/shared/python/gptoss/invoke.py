@@ -56,6 +56,14 @@ def to_invoke_body(request: Json, model_id: str, *, stream: bool) -> Json:
     return body
 
 
+def to_batch_input(request: Json, model_id: str) -> Json:
+    """The `modelInput` of a Bedrock batch record for a validated chat request: the InvokeModel body, without
+    `stream` (a batch record is never streamed)."""
+    body = to_invoke_body(request, model_id, stream=False)
+    del body["stream"]
+    return body
+
+
 def _without_reasoning(message: object) -> object:
     if isinstance(message, dict) and message.get("role") == "assistant" and "reasoning_content" in message:
         return {key: value for key, value in message.items() if key != "reasoning_content"}

@@ -3,8 +3,8 @@
 `MAX_JSON_DEPTH` (128 levels of arrays/objects, serde_json's default limit) is far deeper than real requests, nested
 tool schemas included, and low enough that the gateway's own recursive work on an accepted body (copying it,
 botocore's parameter validation, serialising it) never reaches Python's recursion limit (1000 frames). Deeper input is
-refused as `JsonTooDeep` both when `json.loads` decodes it (up to ~1000 levels on 3.11, thousands on 3.13) and when
-`json.loads` gives up on it with `RecursionError`.
+refused as `JsonTooDeep` when `json.loads` decodes it (up to ~1000 levels on 3.11, thousands on 3.13), when it gives
+up on it with `RecursionError`, and when the text is invalid only after it has already nested too deep.
 
 `JsonTooDeep` is a `json.JSONDecodeError`, so code that already handles invalid JSON handles it too; it also names
 the top-level member the deep value sits in (`field`), for an error's `param`.
@@ -40,6 +40,14 @@ def loads(text: str, *, max_depth: int = MAX_JSON_DEPTH) -> object:
         value = json.loads(text)
     except RecursionError:
         raise _too_deep(text, max_depth) from None
+    except json.JSONDecodeError as error:
+        # Invalid JSON that is already too deep where it breaks (`[[[[…` cut short: 3.13's decoder gets that far
+        # without RecursionError) is reported as too deep, the same on every Python.
+        if text.count("[") + text.count("{") > max_depth:
+            deep = _too_deep(text, max_depth)
+            if deep.pos < error.pos:
+                raise deep from None
+        raise
     if text.count("[") + text.count("{") > max_depth and nesting_exceeds(value, max_depth):
         raise _too_deep(text, max_depth)
     return value

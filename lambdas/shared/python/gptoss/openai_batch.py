@@ -2,7 +2,9 @@
 
 Input line (OpenAI): ``{"custom_id": "<any string>", "method": "POST", "url": "/v1/chat/completions", "body": {...}}``.
 Every ``body`` goes through the one request contract (`parse_chat_request`) and model resolution (`resolve_model`);
-all lines of a file name the same model, as OpenAI requires. A valid line becomes one Bedrock record,
+the common line shapes take a fast path built from the contract's own predicates (`batch_records.plain_chat_body`,
+property-tested never to accept what the full check refuses, nor to stage another record). All lines of a file name
+the same model, as OpenAI requires. A valid line becomes one Bedrock record,
 ``{"recordId": "line-000042", "modelInput": <InvokeModel body>}``: the model named by its Bedrock id, no ``stream``,
 no replayed ``reasoning_content``. ``custom_id`` is any string up to MAX_CUSTOM_ID_CHARS, unique in the file; Bedrock's
 ``recordId`` is far stricter, so the record id is the line number and the way back is the input file itself (line
@@ -22,13 +24,14 @@ import re
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Any
+from functools import lru_cache
+from typing import Any, NamedTuple
 
 from gptoss import json_limits
-from gptoss.batch_records import BatchResult, Limits, Problem, Report, decode_line
+from gptoss.batch_records import BatchResult, Limits, Problem, Report, decode_line, plain_chat_body, record_line
 from gptoss.chat_request import parse_chat_request
 from gptoss.errors import GatewayError, from_bedrock_error, invalid_request
-from gptoss.invoke import to_invoke_body
+from gptoss.invoke import to_batch_input
 from gptoss.models import resolve_model
 
 ENDPOINT = "/v1/chat/completions"
@@ -69,8 +72,7 @@ def line_of(record_id_: str | None) -> int | None:
     return int(match.group(1)) if match else None
 
 
-@dataclass(frozen=True)
-class CheckedLine:
+class CheckedLine(NamedTuple):
     """One input line: its custom_id and model when readable, the Bedrock record when valid, and its problems."""
 
     custom_id: str | None
@@ -79,8 +81,55 @@ class CheckedLine:
     problems: tuple[Problem, ...]
 
 
-def check_line(line: bytes | str, line_number: int, *, enabled: Sequence[str], limits: Limits) -> CheckedLine:
-    """Validate one OpenAI batch line; a valid one comes back as its Bedrock record."""
+def check_line(
+    line: bytes | str, line_number: int, *, enabled: Sequence[str], limits: Limits, stage: bool = True
+) -> CheckedLine:
+    """Validate one OpenAI batch line; a valid one comes back as its Bedrock record (without `stage`, a line the fast
+    path takes comes back without its record: building it is most of a valid line's cost)."""
+    if len(line) <= limits.max_record_bytes:
+        try:
+            # Strict UTF-8 first (as `decode_line`): json.loads(bytes) would also take UTF-16/32.
+            plain = _plain_line(json.loads(line.decode("utf-8") if isinstance(line, bytes) else line), enabled)
+        except (ValueError, RecursionError):
+            plain = None
+        if plain is not None:
+            custom_id, model, body = plain
+            record = {"recordId": record_id(line_number), "modelInput": to_batch_input(body, model)} if stage else None
+            return CheckedLine(custom_id, model, record, ())
+    return _check_line(line, line_number, enabled=enabled, limits=limits)
+
+
+def _plain_line(request: object, enabled: Sequence[str]) -> tuple[str, str, Json] | None:
+    """Fast path: (custom_id, Bedrock model id, body) of a line the full check would accept (a plain chat body:
+    `batch_records.plain_chat_body`), else None and the caller runs the full check."""
+    if type(request) is not dict or request.keys() != LINE_KEYS:
+        return None
+    custom_id, body = request["custom_id"], request["body"]
+    if (
+        type(custom_id) is not str
+        or not 0 < len(custom_id) <= MAX_CUSTOM_ID_CHARS
+        or request["method"] != "POST"
+        or request["url"] != ENDPOINT
+        or type(body) is not dict
+    ):
+        return None
+    name = body.get("model")
+    model = _enabled_model(name, tuple(enabled)) if type(name) is str else None
+    if model is None or not plain_chat_body(body):
+        return None
+    return custom_id, model, body
+
+
+@lru_cache(maxsize=64)
+def _enabled_model(name: str, enabled: tuple[str, ...]) -> str | None:
+    try:
+        return resolve_model(name, enabled)
+    except GatewayError:
+        return None
+
+
+def _check_line(line: bytes | str, line_number: int, *, enabled: Sequence[str], limits: Limits) -> CheckedLine:
+    """The full check of one line: every problem it has, each with its param."""
     if len(line) > limits.max_record_bytes:
         message = f"the line is over {limits.max_record_bytes} bytes (the per-request limit)"
         return _refused(LineProblem(line_number, "request_too_large", message))
@@ -148,9 +197,7 @@ def _body(
         where = f"body.{exc.param}" if exc.param else "body"
         add(exc.code or "invalid_body", f"{where}: {exc.message}", where)
         return model, None
-    staged = to_invoke_body(request, model, stream=False)
-    staged.pop("stream", None)
-    return model, {"recordId": record_id(line_number), "modelInput": staged}
+    return model, {"recordId": record_id(line_number), "modelInput": to_batch_input(request, model)}
 
 
 def validate_batch_lines(
@@ -173,7 +220,7 @@ def validate_batch_lines(
     seen: dict[str, int] = {}
     line_number = 0
     for line_number, line in enumerate(lines, start=1):
-        checked = check_line(line, line_number, enabled=enabled, limits=limits)
+        checked = check_line(line, line_number, enabled=enabled, limits=limits, stage=emit is not None)
         for problem in checked.problems:
             report.add(problem)
         if checked.model is not None:
@@ -188,7 +235,7 @@ def validate_batch_lines(
                 message = f"custom_id {checked.custom_id!r} already used on line {first}"
                 report.add(LineProblem(line_number, "duplicate_custom_id", message, "custom_id"))
         if checked.record is not None and emit is not None:
-            emit(json.dumps(checked.record, ensure_ascii=False, separators=(",", ":")).encode() + b"\n")
+            emit(record_line(checked.record))
     report.records = line_number
     if report.records == 0:
         report.add(Problem(None, "empty_file", "the file has no requests"))
