@@ -135,3 +135,27 @@ def test_the_member_is_the_top_level_one_around_closed_siblings_and_inner_keys()
     # Then the error names the top-level member, and points at the bracket that crosses the limit
     assert refused.value.field == "messages"
     assert refused.value.pos == text.index("[", text.index('"inner"')) + MAX_JSON_DEPTH - 2
+
+
+@pytest.mark.parametrize("opener", ["[", '{"k": '])
+def test_a_body_cut_short_after_nesting_too_deep_is_too_deep_not_just_invalid(opener: str) -> None:
+    # Given arrays or objects opened past the limit and never closed (shallow enough for any Python to decode that far)
+    text = opener * (MAX_JSON_DEPTH + 20)
+    # When it is decoded
+    with pytest.raises(JsonTooDeep) as refused:
+        loads(text)
+    # Then the error is the nesting limit, at the opener that crosses it
+    assert refused.value.pos == len(opener) * MAX_JSON_DEPTH
+
+
+def test_a_body_broken_before_it_nests_too_deep_is_invalid_json() -> None:
+    # Given a body whose syntax breaks before it opens too many levels, and one that breaks right at the limit
+    early = "[" * 10 + "x" + "[" * (MAX_JSON_DEPTH + 20)
+    at_limit = "[" * (MAX_JSON_DEPTH - 1) + "{["
+    for text in (early, at_limit):
+        # When it is decoded
+        with pytest.raises(json.JSONDecodeError) as refused:
+            loads(text)
+        # Then it is reported as invalid JSON where the decoder stopped, not as too deep
+        assert not isinstance(refused.value, JsonTooDeep)
+    assert refused.value.pos == MAX_JSON_DEPTH
