@@ -10,7 +10,7 @@ export JSII_SILENCE_WARNING_END_OF_LIFE_NODE_VERSION := 20
 export CDK_HOME := $(CURDIR)/.cdk
 export AWS_EC2_METADATA_DISABLED := true
 
-.PHONY: install local test test-default test-py313 test-unit test-functions test-infra test-e2e test-sim lint format synth preflight deploy destroy bench mutate clean
+.PHONY: install local test test-default test-py313 test-unit test-functions test-infra test-e2e test-sim lint format synth preflight deploy destroy bench mutate mutate-again clean
 
 install: $(VENV)/.installed node_modules/.installed
 
@@ -83,6 +83,10 @@ bench: install
 # MODULES="converse errors" to test some modules only; WORKERS=1 on a busy machine.
 mutate: install
 	$(PY) -m tests.mutation --workers $(or $(WORKERS),2) $(MODULES)
+
+# After a full run: test only its survivors against the current tests (the module's code unchanged).
+mutate-again: install
+	$(PY) -m tests.mutation --again --workers $(or $(WORKERS),2) $(MODULES)
 
 clean:
 	rm -rf .mutmut cdk.out .build .pytest_cache .ruff_cache

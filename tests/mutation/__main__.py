@@ -7,6 +7,9 @@ imported the layer, so a mutant in code that runs at import (the request contrac
 alias table) cannot fail there: each survivor of that first pass is tested again by its module's unit tests
 (tests/unit/test_<module>.py) in a fresh process that imports the layer with the mutant active.
 
+`--again` keeps the last run's results and tests only what did not die there (its survivors and the mutants it never
+reached) against the current tests: the quick loop while writing tests for a module whose code has not changed since.
+
 A module's score counts killed mutants (a test failed or timed out) over all its mutants except the reviewed
 equivalent ones in tests/mutation/equivalents.txt. It exits non-zero when a module scores under the threshold or an
 entry in that list no longer matches a surviving mutant.
@@ -75,13 +78,21 @@ def load_equivalents(path: Path = EQUIVALENTS) -> dict[str, Equivalent]:
     return entries
 
 
+IGNORED = shutil.ignore_patterns("__pycache__", ".hypothesis", ".pytest_cache")
+
+
 def stage() -> None:
     """A fresh staging tree, so every score comes from this run against the current tests."""
     shutil.rmtree(STAGING, ignore_errors=True)
-    ignore = shutil.ignore_patterns("__pycache__", ".hypothesis", ".pytest_cache")
-    shutil.copytree(LAYER, STAGING / "gptoss", ignore=ignore)
+    shutil.copytree(LAYER, STAGING / "gptoss", ignore=IGNORED)
+    stage_tests()
+
+
+def stage_tests() -> None:
+    """The current tests and what they read, over the staging tree's copies."""
     for tree in ("tests", "bench"):  # unit tests import bench's record shapes
-        shutil.copytree(ROOT / tree, STAGING / tree, ignore=ignore)
+        shutil.rmtree(STAGING / tree, ignore_errors=True)
+        shutil.copytree(ROOT / tree, STAGING / tree, ignore=IGNORED)
     for name in ("pyproject.toml", "README.md", "lambdas/shared/openapi.yaml"):  # what the unit tests read
         (STAGING / name).parent.mkdir(parents=True, exist_ok=True)
         shutil.copy2(ROOT / name, STAGING / name)
@@ -91,6 +102,29 @@ def run_mutmut(names: list[str], workers: int) -> None:
     command = [sys.executable, "-m", "mutmut", "run", "--max-children", str(workers), *names]
     if subprocess.run(command, cwd=STAGING, check=False).returncode:
         raise SystemExit("mutmut failed (its output is above)")
+
+
+def changed_since_staged(modules: list[str]) -> list[str]:
+    """The modules whose code differs from the staging tree's copy (or that it lacks), whose results are stale."""
+    return [
+        module
+        for module in modules
+        if not (STAGING / "gptoss" / f"{module}.py").exists()
+        or (STAGING / "gptoss" / f"{module}.py").read_bytes() != (LAYER / f"{module}.py").read_bytes()
+    ]
+
+
+def not_killed(modules: list[str]) -> list[str]:
+    """The mutants of these modules that the last run left alive or never tested."""
+    from mutmut.stats import status_by_exit_code
+
+    return [
+        mutant
+        for module, codes in results().items()
+        if module in modules
+        for mutant, code in codes.items()
+        if code is None or status_by_exit_code[code] not in KILLED
+    ]
 
 
 def killed_afresh(mutant: str) -> bool:
@@ -193,6 +227,11 @@ def main(argv: list[str]) -> int:
     parser = argparse.ArgumentParser(prog="python -m tests.mutation", description=__doc__.splitlines()[0])
     parser.add_argument("modules", nargs="*", help="modules of gptoss to test (default: all)")
     parser.add_argument("--workers", type=int, default=2, help="mutants tested at once (default: 2)")
+    parser.add_argument(
+        "--again",
+        action="store_true",
+        help="keep the last run's results; test its survivors and untested mutants against the current tests",
+    )
     args = parser.parse_args(argv)
     known = sorted(path.stem for path in LAYER.glob("*.py") if path.stem != "__init__")
     unknown = sorted(set(args.modules) - set(known))
@@ -200,8 +239,21 @@ def main(argv: list[str]) -> int:
         print(f"unknown module(s): {', '.join(unknown)}; available: {', '.join(known)}", file=sys.stderr)
         return 2
     equivalents = load_equivalents()
-    stage()
-    run_mutmut([f"gptoss.{module}.*" for module in args.modules], args.workers)
+    if args.again:
+        if not args.modules:
+            print("--again needs the modules to test again", file=sys.stderr)
+            return 2
+        changed = changed_since_staged(args.modules)
+        if changed:
+            print(f"code changed since the last run: {', '.join(changed)}; run them in full", file=sys.stderr)
+            return 2
+        stage_tests()
+        again = not_killed(args.modules)
+        if again:
+            run_mutmut(again, args.workers)
+    else:
+        stage()
+        run_mutmut([f"gptoss.{module}.*" for module in args.modules], args.workers)
     second_pass = survivors(args.modules)
     print(f"\nTesting the {len(second_pass)} survivors again, each in a process that imports the layer afresh")
     with ThreadPoolExecutor(max_workers=args.workers) as pool:
