@@ -57,6 +57,18 @@ def handler(event: dict[str, Any], context: object = None) -> dict[str, Any]:
         summary = _summary(run, info, manifest, tally)
         put_json(s3, run["bucket"], results_keys(run["name"])["summary"], summary)
         errors_uri = _write_errors(s3, run, info, summary) if status in FAILED_JOB_STATUSES else None
+        outcome = {
+            "id": run["name"],
+            "state": summary["state"],
+            "file": summary["file"],
+            "model": run["model"],
+            "job_arn": job.get("job_arn"),
+            "job_status": status,
+            "succeeded": status not in FAILED_JOB_STATUSES,
+            "records": summary["records"],
+            "results": summary["results"],
+            "errors": errors_uri,
+        }
         update_status(
             s3,
             run["bucket"],
@@ -71,20 +83,10 @@ def handler(event: dict[str, Any], context: object = None) -> dict[str, Any]:
                 "tokens": summary["tokens"],
                 "openai": openai_files,
                 "ended_at": summary["timings"]["ended_at"] or now(),
+                "outcome": outcome,
             },
         )
-    return {
-        "id": run["name"],
-        "state": summary["state"],
-        "file": summary["file"],
-        "model": run["model"],
-        "job_arn": job.get("job_arn"),
-        "job_status": status,
-        "succeeded": status not in FAILED_JOB_STATUSES,
-        "records": summary["records"],
-        "results": summary["results"],
-        "errors": errors_uri,
-    }
+    return outcome
 
 
 def _job_info(run: dict[str, Any], job: dict[str, Any]) -> dict[str, Any]:

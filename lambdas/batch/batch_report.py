@@ -8,7 +8,8 @@ Writes `errors/<name>.json`, marks the run `error`, and stops the run's Bedrock 
 would collect its output, and it would keep costing money). Only this execution's job and status record are touched:
 a run that failed before it held its name leaves another run in progress alone. Returns the outcome; the state machine
 publishes it itself, while for an execution that ended outside its own states (timed out, aborted, or failed in a
-step that has no catch, such as this report itself) this function publishes the "run ended" event.
+step that has no catch, such as this report itself) this function publishes the "run ended" event. An execution
+that failed only in announcing its end keeps the outcome it recorded in its status record, and that is published.
 """
 
 from __future__ import annotations
@@ -16,7 +17,15 @@ from __future__ import annotations
 import json
 from typing import Any
 
-from batch_common import BatchSettings, Source, claim_key, event_target, holds_name, source_from_event
+from batch_common import (
+    IN_PROGRESS_STATES,
+    BatchSettings,
+    Source,
+    claim_key,
+    event_target,
+    holds_name,
+    source_from_event,
+)
 from batch_store import (
     get_json,
     now,
@@ -38,10 +47,22 @@ def handler(event: dict[str, Any], context: object = None) -> dict[str, Any]:
     settings = BatchSettings.from_env()
     if event.get("source") != "aws.states":
         return report(event, settings)
-    outcome = report(_from_execution_event(event["detail"]), settings)
+    state = _from_execution_event(event["detail"])
+    outcome = _ended_outcome(state, settings) or report(state, settings)
     with transient_errors():
         publish_run_ended(client("events", function=FUNCTION), settings, outcome)
     return outcome
+
+
+def _ended_outcome(state: dict[str, Any], settings: BatchSettings) -> dict[str, Any] | None:
+    """The outcome this execution already recorded when it ended (only its Notify step failed after that): the run
+    keeps its results and state, and the event it could not publish is published now."""
+    source = source_from_event(state["event"])
+    name = event_target(state["event"], settings).name
+    with transient_errors():
+        status = get_json(client("s3", function=FUNCTION), source.bucket, status_key(name)) or {}
+    ended = status.get("execution") == state["execution"] and status.get("state") not in IN_PROGRESS_STATES
+    return status.get("outcome") if ended else None
 
 
 def report(state: dict[str, Any], settings: BatchSettings) -> dict[str, Any]:
@@ -71,20 +92,21 @@ def report(state: dict[str, Any], settings: BatchSettings) -> dict[str, Any]:
         }
         errors_uri = put_error_report(s3, source.bucket, name, report)
         summary = f"{report['error']}: {message}"
-        change = {"file": source.uri, "state": "error", "errors": errors_uri, "message": summary}
+        outcome = {
+            "id": name,
+            "state": "error",
+            "file": source.uri,
+            "model": run.get("model"),
+            "job_arn": job_arn,
+            "job_stopped": job_stopped,
+            "succeeded": False,
+            "error": report["error"],
+            "message": message,
+            "errors": errors_uri,
+        }
+        change = {"file": source.uri, "state": "error", "errors": errors_uri, "message": summary, "outcome": outcome}
         _mark_run(s3, source, name, execution, change, settings)
-    return {
-        "id": name,
-        "state": "error",
-        "file": source.uri,
-        "model": run.get("model"),
-        "job_arn": job_arn,
-        "job_stopped": job_stopped,
-        "succeeded": False,
-        "error": report["error"],
-        "message": message,
-        "errors": errors_uri,
-    }
+    return outcome
 
 
 def _from_execution_event(detail: dict[str, Any]) -> dict[str, Any]:

@@ -205,13 +205,9 @@ def _reject(s3: Any, source: Source, run: dict[str, Any], report: Report) -> dic
             **report.to_dict(),
         },
     )
-    update_status(
-        s3,
-        source.bucket,
-        name,
-        {"state": "invalid", "errors": errors_uri, "message": "input file failed validation; see errors"},
-    )
     outcome = _outcome(run, source, "invalid", errors_uri, problem_count=report.problem_count)
+    change = {"state": "invalid", "errors": errors_uri, "message": "input file failed validation; see errors"}
+    update_status(s3, source.bucket, name, {**change, "outcome": outcome})
     return {"errors": errors_uri, "outcome": outcome}
 
 

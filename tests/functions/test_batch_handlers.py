@@ -61,12 +61,13 @@ def status_api() -> TestClient:
     return TestClient(app, headers={"Authorization": "Bearer key-one"})
 
 
-def upload(s3: Any, key: str, count: int, text: str = "hello") -> dict[str, Any]:
+def upload(s3: Any, key: str, count: int, text: str = "hello", body: bytes | None = None) -> dict[str, Any]:
+    """Put `count` valid records (or `body`) at `key`; returns the state machine's input for that upload."""
     lines = [
         json.dumps({"recordId": f"r{i}", "modelInput": {"messages": [{"role": "user", "content": f"{text} {i}"}]}})
         for i in range(count)
     ]
-    body = ("\n".join(lines) + "\n").encode()
+    body = body if body is not None else ("\n".join(lines) + "\n").encode()
     put = s3.put_object(Bucket=BUCKET, Key=key, Body=body)
     detail = {"bucket": {"name": BUCKET}, "object": {"key": key, "size": len(body), "etag": put["ETag"].strip('"')}}
     return {"event": {"detail-type": "Object Created", "source": "aws.s3", "detail": detail}, "execution": "exec-1"}
@@ -239,6 +240,60 @@ def timed_out(state: dict[str, Any], execution: str = "exec-1") -> dict[str, Any
     """Step Functions' status-change event for an execution that timed out, as the ExecutionStopped rule sends it."""
     detail = {"status": "TIMED_OUT", "executionArn": execution, "input": json.dumps(state["event"])}
     return {"source": "aws.states", "detail-type": "Step Functions Execution Status Change", "detail": detail}
+
+
+def failed_after(state: dict[str, Any], execution: str = "exec-1") -> dict[str, Any]:
+    """Step Functions' status-change event for an execution whose Notify step failed after all its retries."""
+    event = timed_out(state, execution)
+    event["detail"] |= {"status": "FAILED", "error": "EventBridge.EventBridgeException", "cause": "PutEvents failed"}
+    return event
+
+
+def test_a_collected_run_whose_announcement_failed_keeps_its_results_and_is_announced(s3: Any) -> None:
+    # Given a run whose results were collected, then its Notify step failed for good (the execution ends FAILED)
+    state = upload(s3, "input/done.jsonl", 3)
+    run = batch_validate.handler(state)
+    job = batch_submit.handler({"run": run})
+    while not job["done"]:
+        job = batch_check.handler({"run": run, "job": job})
+    collected = batch_collect.handler({"run": run, "job": job})
+    status_before = read_json(s3, "status/done.json")
+    # When the report function receives the FAILED execution event
+    outcome = batch_report.handler(failed_after(state))
+    # Then the run stays completed with its results, no error report is written, and the collected outcome is the
+    # one announced
+    assert outcome == collected
+    assert (outcome["state"], outcome["succeeded"]) == ("completed", True)
+    assert read_json(s3, "status/done.json") == status_before
+    assert s3.list_objects_v2(Bucket=BUCKET, Prefix="errors/")["KeyCount"] == 0
+
+
+def test_an_invalid_run_whose_announcement_failed_keeps_its_report(s3: Any) -> None:
+    # Given an upload refused by validation (a record without its modelInput), whose Notify step then failed for good
+    state = upload(s3, "input/short.jsonl", 0, body=b'{"recordId": "r0"}\n{"recordId": "r1"}\n')
+    run = batch_validate.handler(state)
+    report_before = read_json(s3, "errors/short.json")
+    # When the report function receives the FAILED execution event
+    outcome = batch_report.handler(failed_after(state))
+    # Then the validation report and the invalid state stand, and the invalid outcome is the one announced
+    assert outcome == run["outcome"]
+    assert outcome["state"] == "invalid"
+    assert report_before["problems"][0]["line"] == 1
+    assert read_json(s3, "errors/short.json") == report_before
+    assert read_json(s3, "status/short.json")["state"] == "invalid"
+
+
+def test_a_reported_error_whose_announcement_failed_keeps_its_first_message(s3: Any) -> None:
+    # Given a run whose step failed and was reported by the state machine's catch-all, then its Notify step failed
+    state = upload(s3, "input/broken.jsonl", 3)
+    run = batch_validate.handler(state)
+    error = {"Error": "States.TaskFailed", "Cause": json.dumps({"errorMessage": "the submit step broke"})}
+    reported = batch_report.handler({**state, "run": run, "error": error})
+    # When the report function receives the FAILED execution event
+    outcome = batch_report.handler(failed_after(state))
+    # Then the first report stands: the announced message is the step's, not the Notify step's
+    assert outcome == reported
+    assert read_json(s3, "errors/broken.json")["message"] == "the submit step broke"
 
 
 def test_a_timed_out_execution_stops_its_still_running_job(s3: Any, emulator: EmulatorServer) -> None:

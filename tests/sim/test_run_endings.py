@@ -146,3 +146,21 @@ def test_every_ending_of_the_state_machine_passes_the_notify_step_except_a_dupli
         todo.extend(successors(name))
     # Then the only ending that skips Notify is a repeated upload of a file already handled (no new run)
     assert unannounced == {"AlreadyHandled"}
+
+
+def test_a_completed_run_whose_announcement_failed_is_announced_once_with_its_results(sim: Sim) -> None:
+    # Given a run that collected its results
+    arn = sim.start(sim.upload(KEY, records(3)))
+    assert sim.wait(arn)["status"] == "SUCCEEDED"
+    [announced] = sim.published()
+    status_before = sim.json("status/prompts.json")
+    # When its Notify step had failed for good instead (Step Functions' event for that FAILED execution)
+    ended = sim.execution_ended(arn, status="FAILED")
+    ended["detail"] |= {"error": "EventBridge.EventBridgeException", "cause": "PutEvents failed"}
+    [invoked] = sim.deliver(ended)
+    # Then the rule for unreported failures publishes the completed outcome, and the run keeps its results
+    assert "FunctionError" not in invoked, invoked
+    [published] = sim.published()
+    assert published["detail"] == announced["detail"]
+    assert (published["detail"]["state"], published["detail"]["succeeded"]) == ("completed", True)
+    assert sim.json("status/prompts.json") == status_before
