@@ -1,7 +1,17 @@
 """The bucket keys a data team uploads to and reads from are the ones the README documents."""
 
 import pytest
-from gptoss.batch_layout import errors_key, input_key, results_keys, s3_uri, status_key
+from gptoss.batch_layout import (
+    batch_request_key,
+    batches_prefix,
+    errors_key,
+    file_keys,
+    files_prefix,
+    input_key,
+    results_keys,
+    s3_uri,
+    status_key,
+)
 
 
 @pytest.mark.parametrize(
@@ -34,3 +44,14 @@ def test_objects_are_named_by_s3_uris():
     # Given a bucket and a key
     # Then the URI shown to users and given to Bedrock is s3://bucket/key
     assert s3_uri("my-bucket", "results/prompts/summary.json") == "s3://my-bucket/results/prompts/summary.json"
+
+
+def test_an_api_keys_files_and_batches_live_under_its_own_prefix():
+    # Given an API key (the owner) with a file and a batch created through the Files and Batches API
+    # Then their objects live at the documented keys, under api/<owner>/
+    assert file_keys("key1", "file-abc") == ("api/key1/files/file-abc.jsonl", "api/key1/files/file-abc.json")
+    assert batch_request_key("key1", "batch_abc") == "api/key1/batches/batch_abc.json"
+    assert (files_prefix("key1"), batches_prefix("key1")) == ("api/key1/files/", "api/key1/batches/")
+    # And one owner's listing prefix never covers another owner whose id merely starts the same way
+    assert not file_keys("key10", "file-abc")[0].startswith(files_prefix("key1"))
+    assert not batch_request_key("key10", "batch_abc").startswith(batches_prefix("key1"))

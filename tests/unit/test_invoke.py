@@ -4,7 +4,7 @@ import itertools
 
 import pytest
 from gptoss.chat_request import parse_chat_request
-from gptoss.invoke import InvokeStreamTranslator, from_invoke_response, to_invoke_body
+from gptoss.invoke import InvokeStreamTranslator, from_invoke_response, to_batch_input, to_invoke_body
 from gptoss.reasoning import split_reasoning
 from hypothesis import given, settings
 from hypothesis import strategies as st
@@ -52,6 +52,16 @@ def test_a_non_streaming_call_never_sends_stream_options():
     # Then stream is false and the stream options are dropped (InvokeModel rejects them)
     assert body["stream"] is False
     assert "stream_options" not in body
+
+
+def test_a_batch_record_carries_neither_stream_nor_stream_options():
+    # Given a chat request written for streaming, put in a batch file
+    # When it becomes the modelInput of a Bedrock batch record
+    model_input = to_batch_input(request(stream=True, stream_options={"include_usage": True}), MODEL_ID)
+    # Then the record asks for no stream at all (a batch record is never streamed)
+    assert "stream" not in model_input
+    assert "stream_options" not in model_input
+    assert model_input["messages"] == [{"role": "user", "content": "Hi"}]
 
 
 def test_echoed_reasoning_content_is_removed_from_the_history_without_touching_the_input():

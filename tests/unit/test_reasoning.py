@@ -95,6 +95,15 @@ def test_an_answer_that_mentions_the_closing_tag_keeps_it(cuts):
     assert stream(text, cuts) == ("think", "Close it with </reasoning> like this.")
 
 
+@pytest.mark.parametrize("cuts", [[], [1], [3], [3, 8]], ids=["one chunk", "after the newline", "tag split", "twice"])
+def test_whitespace_before_the_reasoning_block_is_skipped_when_streamed(cuts):
+    # Given an answer whose reasoning block follows a newline and spaces
+    text = "\n  <reasoning>think</reasoning>Answer"
+    # When it is streamed in one chunk or several
+    # Then the reasoning is still separated from the answer, as for the whole text
+    assert stream(text, cuts) == ("think", "Answer")
+
+
 @pytest.mark.parametrize("text", ["<reasoning>think</reasoning>", "<reasoning>think</reasoning>\n  "])
 def test_a_stream_that_ends_right_after_its_reasoning_has_an_empty_answer(text):
     # Given a stream whose reasoning closes and then nothing but whitespace follows

@@ -1,10 +1,10 @@
-"""SSE framing and ids: what goes over the wire to an OpenAI streaming client."""
+"""SSE framing and ids: what goes over the wire to an OpenAI streaming client, and the ids of files and batches."""
 
 import json
 import re
 
 from gptoss.errors import from_bedrock_error
-from gptoss.ids import completion_id, tool_call_id
+from gptoss.ids import batch_id, completion_id, file_id, tool_call_id
 from gptoss.sse import DONE, sse_data, sse_error
 
 
@@ -46,3 +46,14 @@ def test_ids_look_like_openais_and_are_unique():
     assert len(ids) == 100
     assert all(re.fullmatch(r"chatcmpl-[0-9a-f]{24}", value) for value in ids)
     assert re.fullmatch(r"call_[0-9a-f]{24}", tool_call_id())
+
+
+def test_file_and_batch_ids_look_like_openais_and_are_unique():
+    # Given many uploaded files and created batches
+    # When each gets an id
+    files = {file_id() for _ in range(100)}
+    batches = {batch_id() for _ in range(100)}
+    # Then the ids are distinct and shaped like OpenAI's file and batch ids
+    assert (len(files), len(batches)) == (100, 100)
+    assert all(re.fullmatch(r"file-[0-9a-f]{24}", value) for value in files)
+    assert all(re.fullmatch(r"batch_[0-9a-f]{24}", value) for value in batches)
