@@ -12,6 +12,7 @@ from gptoss.errors import GatewayError
 from gptoss.models import GPT_OSS_20B, GPT_OSS_120B, KNOWN_MODELS
 from gptoss.openai_batch import (
     batch_object,
+    check_line,
     custom_ids,
     epoch,
     execution_input,
@@ -322,6 +323,27 @@ def test_each_bad_line_is_reported_once_with_its_message_and_param_and_staged_no
     assert staged == []
 
 
+@pytest.mark.parametrize(
+    ("encoding", "code"),
+    [("utf-16", "invalid_utf8"), ("utf-32", "invalid_utf8"), ("utf-8-sig", "byte_order_mark")],
+)
+def test_a_valid_request_saved_in_another_encoding_than_plain_utf8_is_refused(encoding: str, code: str) -> None:
+    # Given a valid request saved as UTF-16, UTF-32 or UTF-8 with a byte order mark (all of which JSON could read)
+    raw = line("a").decode().encode(encoding)
+    # When the file is validated
+    report, staged = report_of([raw])
+    # Then the line is refused as not plain UTF-8, and nothing is staged
+    assert [(p["line"], p["code"]) for p in report["problems"]] == [(1, code)]
+    assert staged == []
+
+
+def test_a_line_handed_over_as_text_is_checked_as_its_utf8_bytes_are() -> None:
+    for raw in (line("a"), line("a", stream=True)):
+        assert check_line(raw.decode(), 4, enabled=KNOWN_MODELS, limits=LIMITS) == check_line(
+            raw, 4, enabled=KNOWN_MODELS, limits=LIMITS
+        )
+
+
 def test_a_line_with_several_mistakes_lists_them_all_in_the_lines_field_order() -> None:
     # Given one line with two unknown fields, a bad custom_id, method, url and body
     raw = request_line(zeta=1, alpha=2, custom_id=5, method="PUT", url="/v1/embeddings", body="hi")
@@ -348,15 +370,21 @@ def test_a_line_with_a_good_body_but_a_bad_envelope_is_reported_with_its_model_a
     assert [record["recordId"] for record in staged] == ["line-000001"]
 
 
+# A line of the common shape, and one beyond it (an empty tools list), for rules every line must meet the same way.
+SHAPES = [{}, {"tools": []}]
+
+
+@pytest.mark.parametrize("shape", SHAPES)
 @pytest.mark.parametrize("custom_id", ["x", "x" * 4096, "ä" * 4096])
-def test_custom_ids_of_one_to_4096_characters_are_valid(custom_id: str) -> None:
-    report, staged = report_of([line(custom_id)])
+def test_custom_ids_of_one_to_4096_characters_are_valid(custom_id: str, shape: dict) -> None:
+    report, staged = report_of([line(custom_id, **shape)])
     assert report["valid"] is True and len(staged) == 1
 
 
-def test_a_line_of_exactly_the_per_request_limit_is_valid_and_one_byte_more_is_refused() -> None:
+@pytest.mark.parametrize("shape", SHAPES)
+def test_a_line_of_exactly_the_per_request_limit_is_valid_and_one_byte_more_is_refused(shape: dict) -> None:
     # Given a per-request limit of exactly the length of one valid line
-    raw = line("a")
+    raw = line("a", **shape)
     limits = Limits(max_records=5, max_record_bytes=len(raw))
     # When that line, and the same line one byte longer, are validated
     at_limit, staged = report_of([raw], limits)
@@ -414,6 +442,25 @@ def test_the_batch_model_is_the_first_model_a_line_names_and_lines_without_one_d
     ]
 
 
+def test_an_invalid_line_still_sets_the_batch_model_and_counts_its_custom_id() -> None:
+    # Given a first line naming 120b with a wrong url, then a 20b line repeating its custom_id
+    lines = [request_line(custom_id="a", url="/v1/completions"), line("a", model="gpt-oss-20b")]
+    # When the file is validated
+    report, _ = report_of(lines)
+    # Then line 1's model is the batch's, and line 2 is reported both as another model and as a repeated custom_id
+    assert report["model"] == GPT_OSS_120B
+    assert [(p["line"], p["code"]) for p in report["problems"]] == [
+        (1, "invalid_url"),
+        (2, "mixed_models"),
+        (2, "duplicate_custom_id"),
+    ]
+
+
+def test_lines_without_a_custom_id_are_each_reported_as_missing_one_not_as_repeats() -> None:
+    report, _ = report_of([request_line(custom_id=None), request_line(custom_id=None)])
+    assert [(p["line"], p["code"]) for p in report["problems"]] == [(1, "missing_custom_id"), (2, "missing_custom_id")]
+
+
 def test_a_line_naming_another_model_says_which_model_the_batch_has() -> None:
     report, _ = report_of([line("a"), line("b", model="gpt-oss-20b")])
     message = f"body.model {GPT_OSS_20B} differs from the batch's model {GPT_OSS_120B} (line 1's)"
@@ -443,10 +490,17 @@ def test_a_file_of_exactly_the_request_limit_is_valid() -> None:
     assert report["valid"] is True and len(staged) == 2
 
 
-def test_an_empty_file_is_refused_with_a_message() -> None:
-    report, _ = report_of([])
-    assert report["records"] == 0
-    assert report["problems"] == [{"line": None, "code": "empty_file", "message": "the file has no requests"}]
+def test_an_empty_file_is_refused_with_a_message_and_no_model() -> None:
+    report, _ = report_of([], size=0)
+    assert report == {
+        "valid": False,
+        "model": "",
+        "records": 0,
+        "bytes": 0,
+        "problem_count": 1,
+        "problems_shown": 1,
+        "problems": [{"line": None, "code": "empty_file", "message": "the file has no requests"}],
+    }
 
 
 def test_a_file_over_the_size_limit_is_refused_before_any_line_is_read() -> None:
