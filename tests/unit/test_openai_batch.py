@@ -231,6 +231,11 @@ def request_line(**fields: object) -> bytes:
     return json.dumps({name: value for name, value in request.items() if value is not None}).encode()
 
 
+def line_codes(report: dict) -> list[tuple[int | None, str]]:
+    """(line, code) of each problem in a report."""
+    return [(p["line"], p["code"]) for p in report["problems"]]
+
+
 def problem(code: str, message: str, param: str | None = None) -> dict:
     return {"line": 1, "code": code, "message": message, "param": param}
 
@@ -333,11 +338,13 @@ def test_a_valid_request_saved_in_another_encoding_than_plain_utf8_is_refused(en
     # When the file is validated
     report, staged = report_of([raw])
     # Then the line is refused as not plain UTF-8, and nothing is staged
-    assert [(p["line"], p["code"]) for p in report["problems"]] == [(1, code)]
+    assert line_codes(report) == [(1, code)]
     assert staged == []
 
 
 def test_a_line_handed_over_as_text_is_checked_as_its_utf8_bytes_are() -> None:
+    # Given a valid line and a refused one, as bytes and as text
+    # Then each is checked the same way in both forms (the same custom_id, model, record and problems)
     for raw in (line("a"), line("a", stream=True)):
         assert check_line(raw.decode(), 4, enabled=KNOWN_MODELS, limits=LIMITS) == check_line(
             raw, 4, enabled=KNOWN_MODELS, limits=LIMITS
@@ -366,7 +373,7 @@ def test_a_line_with_a_good_body_but_a_bad_envelope_is_reported_with_its_model_a
     # When the file is validated
     report, staged = report_of(lines)
     # Then only the url is reported (the model matches line 1's), and nothing of the bad line reaches Bedrock
-    assert [(p["line"], p["code"]) for p in report["problems"]] == [(2, "invalid_url")]
+    assert line_codes(report) == [(2, "invalid_url")]
     assert [record["recordId"] for record in staged] == ["line-000001"]
 
 
@@ -435,7 +442,7 @@ def test_the_batch_model_is_the_first_model_a_line_names_and_lines_without_one_d
     report, _ = report_of(lines)
     # Then the batch model is 120b, and each bad line is reported only for its own mistake (not as a mixed model)
     assert report["model"] == GPT_OSS_120B
-    assert [(p["line"], p["code"]) for p in report["problems"]] == [
+    assert line_codes(report) == [
         (1, "model_not_found"),
         (3, "model_not_found"),
         (4, "invalid_body"),
@@ -449,7 +456,7 @@ def test_an_invalid_line_still_sets_the_batch_model_and_counts_its_custom_id() -
     report, _ = report_of(lines)
     # Then line 1's model is the batch's, and line 2 is reported both as another model and as a repeated custom_id
     assert report["model"] == GPT_OSS_120B
-    assert [(p["line"], p["code"]) for p in report["problems"]] == [
+    assert line_codes(report) == [
         (1, "invalid_url"),
         (2, "mixed_models"),
         (2, "duplicate_custom_id"),
@@ -458,7 +465,7 @@ def test_an_invalid_line_still_sets_the_batch_model_and_counts_its_custom_id() -
 
 def test_lines_without_a_custom_id_are_each_reported_as_missing_one_not_as_repeats() -> None:
     report, _ = report_of([request_line(custom_id=None), request_line(custom_id=None)])
-    assert [(p["line"], p["code"]) for p in report["problems"]] == [(1, "missing_custom_id"), (2, "missing_custom_id")]
+    assert line_codes(report) == [(1, "missing_custom_id"), (2, "missing_custom_id")]
 
 
 def test_a_line_naming_another_model_says_which_model_the_batch_has() -> None:
