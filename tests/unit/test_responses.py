@@ -839,6 +839,13 @@ def test_usage_without_details_reports_zeros_and_the_given_total() -> None:
     }
 
 
+def test_usage_without_completion_tokens_counts_none_for_the_output() -> None:
+    chat_completion = completion({"content": "x"})
+    chat_completion["usage"] = {"prompt_tokens": 4}
+    usage = respond(request(), chat_completion)["usage"]
+    assert (usage["input_tokens"], usage["output_tokens"], usage["total_tokens"]) == (4, 0, 4)
+
+
 @pytest.mark.parametrize("usage", [None, {}])
 def test_a_completion_without_usage_has_none(usage: dict[str, Any] | None) -> None:
     chat_completion = completion({"content": "x"})
@@ -922,6 +929,8 @@ def test_input_item_pages_in_ascending_order_name_their_first_and_last_ids() -> 
     assert first == {"object": "list", "data": items[:2], "first_id": "msg_0", "last_id": "msg_1", "has_more": True}
     last = input_items_page(items, after="msg_1", limit=2, order="asc")
     assert last == {"object": "list", "data": items[2:], "first_id": "msg_2", "last_id": "msg_3", "has_more": False}
+    whole = input_items_page(items, after="msg_0", limit=3, order="asc")
+    assert (whole["first_id"], whole["last_id"], whole["has_more"]) == ("msg_1", "msg_3", False)
     beyond = input_items_page(items, after="msg_3", limit=2, order="asc")
     assert beyond == {"object": "list", "data": [], "first_id": None, "last_id": None, "has_more": False}
 

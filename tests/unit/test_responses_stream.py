@@ -168,3 +168,15 @@ def test_a_failed_response_carries_the_responses_error_code(error: GatewayError,
     assert events[0]["code"] == code
     assert events[1]["response"]["error"] == {"code": code, "message": error.message}
     assert events[1]["response"]["output"] == []
+
+
+def test_a_failed_response_keeps_the_items_finished_before_the_failure() -> None:
+    # Given a stream that finished its reasoning and started its answer
+    stream = translator()
+    stream.start()
+    stream.feed({"choices": [{"index": 0, "delta": {"reasoning_content": "Think."}, "finish_reason": None}]})
+    stream.feed({"choices": [{"index": 0, "delta": {"content": "Hal"}, "finish_reason": None}]})
+    # When it fails
+    failed = stream.fail(GatewayError(500, "Internal error", type="api_error"))[-1]["response"]
+    # Then the failed response carries the finished reasoning item
+    assert [(item["type"], item["content"][0]["text"]) for item in failed["output"]] == [("reasoning", "Think.")]
