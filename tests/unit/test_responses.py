@@ -674,20 +674,17 @@ def ids_match(items: list[dict[str, Any]], *prefixes: str) -> bool:
     )
 
 
+def stored_message(role: str, part: str, text: str, status: str = "completed") -> dict[str, Any]:
+    """A stored message input item, its id left out."""
+    return {"id": None, "type": "message", "role": role, "content": [{"type": part, "text": text}], "status": status}
+
+
 def test_a_string_input_is_stored_as_one_user_message_item() -> None:
     # Given a string input; When its input items are made (what GET /responses/{id}/input_items lists)
     stored = parse_responses_request(request(input="Why?")).input_items()
     # Then it is one completed user message in the full item form with a fresh message id
     assert ids_match(stored, "msg")
-    assert [{**item, "id": None} for item in stored] == [
-        {
-            "id": None,
-            "type": "message",
-            "role": "user",
-            "content": [{"type": "input_text", "text": "Why?"}],
-            "status": "completed",
-        }
-    ]
+    assert [{**item, "id": None} for item in stored] == [stored_message("user", "input_text", "Why?")]
 
 
 def test_input_items_are_stored_in_the_full_item_form_keeping_given_ids_and_statuses() -> None:
@@ -707,20 +704,8 @@ def test_input_items_are_stored_in_the_full_item_form_keeping_given_ids_and_stat
     assert [item["id"] for item in stored][1] == "msg_mine"
     assert ids_match([item for item in stored if item["id"] != "msg_mine"], "msg", "msg", "fc", "fco", "rs")
     assert [{**item, "id": None} for item in stored] == [
-        {
-            "id": None,
-            "type": "message",
-            "role": "assistant",
-            "content": [{"type": "output_text", "text": "Earlier answer"}],
-            "status": "completed",
-        },
-        {
-            "id": None,
-            "type": "message",
-            "role": "developer",
-            "content": [{"type": "input_text", "text": "Be brief."}],
-            "status": "incomplete",
-        },
+        stored_message("assistant", "output_text", "Earlier answer"),
+        stored_message("developer", "input_text", "Be brief.", status="incomplete"),
         {"id": None, **message_with({"type": "input_text", "text": "Hi"}), "status": "completed"},
         {"id": None, **call},
         {"id": None, "type": "function_call_output", "call_id": "c1", "output": "Sun"},
@@ -806,44 +791,45 @@ def test_a_response_echoes_the_settings_the_request_chose() -> None:
     }
 
 
-def test_usage_carries_cache_and_reasoning_details_and_a_total() -> None:
-    # Given a completion whose usage reports cached prompt tokens and reasoning tokens, but no total
-    chat_completion = completion({"content": "x"})
-    chat_completion["usage"] = {
-        "prompt_tokens": 12,
-        "completion_tokens": 30,
-        "prompt_tokens_details": {"cached_tokens": 4, "cache_write_tokens": 3},
-        "completion_tokens_details": {"reasoning_tokens": 9},
-    }
-    # When it becomes a response
-    response = respond(request(), chat_completion)
-    # Then usage is in Responses terms with the total computed
-    assert response["usage"] == {
-        "input_tokens": 12,
-        "input_tokens_details": {"cached_tokens": 4, "cache_write_tokens": 3},
-        "output_tokens": 30,
-        "output_tokens_details": {"reasoning_tokens": 9},
-        "total_tokens": 42,
+def responses_usage(
+    input_tokens: int, cached: int, written: int, output_tokens: int, reasoning: int, total: int
+) -> dict[str, Any]:
+    return {
+        "input_tokens": input_tokens,
+        "input_tokens_details": {"cached_tokens": cached, "cache_write_tokens": written},
+        "output_tokens": output_tokens,
+        "output_tokens_details": {"reasoning_tokens": reasoning},
+        "total_tokens": total,
     }
 
 
-def test_usage_without_details_reports_zeros_and_the_given_total() -> None:
+@pytest.mark.parametrize(
+    ("chat_usage", "usage"),
+    [
+        (
+            {
+                "prompt_tokens": 12,
+                "completion_tokens": 30,
+                "prompt_tokens_details": {"cached_tokens": 4, "cache_write_tokens": 3},
+                "completion_tokens_details": {"reasoning_tokens": 9},
+            },
+            responses_usage(12, 4, 3, 30, 9, 42),
+        ),
+        (
+            {"completion_tokens": 5, "total_tokens": 7, "completion_tokens_details": {}},
+            responses_usage(0, 0, 0, 5, 0, 7),
+        ),
+        ({"prompt_tokens": 4}, responses_usage(4, 0, 0, 0, 0, 4)),
+    ],
+)
+def test_usage_is_in_responses_terms_with_zeros_for_what_bedrock_left_out(
+    chat_usage: dict[str, Any], usage: dict[str, Any]
+) -> None:
+    # Given a completion whose usage reports some counts and details, maybe no total
     chat_completion = completion({"content": "x"})
-    chat_completion["usage"] = {"completion_tokens": 5, "total_tokens": 7, "completion_tokens_details": {}}
-    assert respond(request(), chat_completion)["usage"] == {
-        "input_tokens": 0,
-        "input_tokens_details": {"cached_tokens": 0, "cache_write_tokens": 0},
-        "output_tokens": 5,
-        "output_tokens_details": {"reasoning_tokens": 0},
-        "total_tokens": 7,
-    }
-
-
-def test_usage_without_completion_tokens_counts_none_for_the_output() -> None:
-    chat_completion = completion({"content": "x"})
-    chat_completion["usage"] = {"prompt_tokens": 4}
-    usage = respond(request(), chat_completion)["usage"]
-    assert (usage["input_tokens"], usage["output_tokens"], usage["total_tokens"]) == (4, 0, 4)
+    chat_completion["usage"] = chat_usage
+    # When it becomes a response; Then usage is in Responses terms, missing counts 0, a missing total computed
+    assert respond(request(), chat_completion)["usage"] == usage
 
 
 @pytest.mark.parametrize("usage", [None, {}])
