@@ -147,3 +147,36 @@ def test_an_error_mid_stream_is_an_error_event_then_response_failed() -> None:
 def test_events_are_framed_with_their_type_as_the_sse_event_name(name: str) -> None:
     frame = sse_event({"type": name, "sequence_number": 3})
     assert frame.startswith(f"event: {name}\ndata: ".encode()) and frame.endswith(b"\n\n")
+
+
+@pytest.mark.parametrize(
+    ("error", "code"),
+    [
+        (GatewayError(500, "Internal error", type="api_error"), "server_error"),
+        (GatewayError(503, "Model busy", type="api_error", code="ServiceUnavailable"), "server_error"),
+        (GatewayError(499, "Client closed", code="closed"), "closed"),
+        (GatewayError(400, "Too long", code="context_length_exceeded"), "context_length_exceeded"),
+        (GatewayError(400, "Blocked"), "invalid_prompt"),
+    ],
+)
+def test_a_failed_response_carries_the_responses_error_code(error: GatewayError, code: str) -> None:
+    # Given a stream that started; When it fails with this error
+    stream = translator()
+    stream.start()
+    events = stream.fail(error)
+    # Then the error event and the failed response carry the Responses code for it and the message
+    assert events[0]["code"] == code
+    assert events[1]["response"]["error"] == {"code": code, "message": error.message}
+    assert events[1]["response"]["output"] == []
+
+
+def test_a_failed_response_keeps_the_items_finished_before_the_failure() -> None:
+    # Given a stream that finished its reasoning and started its answer
+    stream = translator()
+    stream.start()
+    stream.feed({"choices": [{"index": 0, "delta": {"reasoning_content": "Think."}, "finish_reason": None}]})
+    stream.feed({"choices": [{"index": 0, "delta": {"content": "Hal"}, "finish_reason": None}]})
+    # When it fails
+    failed = stream.fail(GatewayError(500, "Internal error", type="api_error"))[-1]["response"]
+    # Then the failed response carries the finished reasoning item
+    assert [(item["type"], item["content"][0]["text"]) for item in failed["output"]] == [("reasoning", "Think.")]
