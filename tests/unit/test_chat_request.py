@@ -347,6 +347,11 @@ def tool(**function):
             "Invalid content part type 'video'; expected 'text'.",
         ),
         (
+            body(messages=[{"role": "user", "content": [{"type": ["text"], "text": "x"}]}]),
+            "messages[0].content[0].type",
+            "Invalid content part type ['text']; expected 'text'.",
+        ),
+        (
             body(messages=[{"role": "assistant", "content": "x", "reasoning_content": 5}]),
             "messages[0].reasoning_content",
             "'reasoning_content' must be a string.",

@@ -484,12 +484,12 @@ TOOL_CHOICE_MESSAGE = 'tool_choice must be none, auto, required or {"type": "fun
         (
             request(input=[message_with({"type": "input_text", "text": 5})]),
             "input[0].content[0].text",
-            "A input_text part needs a string 'text' field.",
+            "A input_text content part needs a string 'text' field.",
         ),
         (
             request(input=[message_with({"type": "refusal", "text": "No."}, role="assistant")]),
             "input[0].content[0].refusal",
-            "A refusal part needs a string 'refusal' field.",
+            "A refusal content part needs a string 'refusal' field.",
         ),
         *[
             (

@@ -15,6 +15,8 @@ from __future__ import annotations
 
 import copy
 import re
+from collections.abc import Mapping
+from dataclasses import dataclass
 from typing import Any
 
 from gptoss.errors import GatewayError, invalid_request
@@ -84,14 +86,29 @@ def _check_message(message: object, where: str) -> None:
     elif content is None:
         raise _fail(f"Missing required parameter: 'content' for a {role} message.", f"{where}.content")
     else:
-        _check_content(content, f"{where}.content", allow_refusal=False)
+        check_content_parts(content, f"{where}.content", CHAT_PARTS)
     if role == "tool":
         tool_call_id = message.get("tool_call_id")
         if not isinstance(tool_call_id, str) or not tool_call_id:
             raise _fail("A tool message needs a non-empty string 'tool_call_id'.", f"{where}.tool_call_id")
 
 
-def _check_content(content: object, where: str, *, allow_refusal: bool) -> None:
+@dataclass(frozen=True)
+class PartRules:
+    """The content parts a message may hold: each accepted part type with the field holding its text, the non-text
+    types (named as unsupported: gpt-oss is text-only), and how an error names the accepted types."""
+
+    text_fields: Mapping[str, str]
+    non_text: tuple[str, ...]
+    expected: str
+
+
+CHAT_PARTS = PartRules({"text": "text"}, NON_TEXT_PARTS, "'text'")
+CHAT_ASSISTANT_PARTS = PartRules({"text": "text", "refusal": "refusal"}, NON_TEXT_PARTS, "'text'")
+
+
+def check_content_parts(content: object, where: str, rules: PartRules) -> None:
+    """Raise a 400 naming the part unless `content` is a string or an array of the text parts `rules` accepts."""
     if isinstance(content, str):
         return
     if not isinstance(content, list):
@@ -101,21 +118,21 @@ def _check_content(content: object, where: str, *, allow_refusal: bool) -> None:
         if not isinstance(part, dict):
             raise _fail("Each content part must be an object.", part_where)
         kind = part.get("type")
-        if kind in NON_TEXT_PARTS:
+        if kind in rules.non_text:
             raise _fail(
                 f"Content parts of type {kind!r} are not supported: gpt-oss is text-only.", f"{part_where}.type"
             )
-        if kind == "text" or (allow_refusal and kind == "refusal"):
-            if not isinstance(part.get(kind), str):
-                raise _fail(f"A {kind} content part needs a string {kind!r} field.", f"{part_where}.{kind}")
-            continue
-        raise _fail(f"Invalid content part type {kind!r}; expected 'text'.", f"{part_where}.type")
+        field = rules.text_fields.get(kind) if isinstance(kind, str) else None
+        if field is None:
+            raise _fail(f"Invalid content part type {kind!r}; expected {rules.expected}.", f"{part_where}.type")
+        if not isinstance(part.get(field), str):
+            raise _fail(f"A {kind} content part needs a string {field!r} field.", f"{part_where}.{field}")
 
 
 def _check_assistant(message: Json, where: str) -> None:
     content = message.get("content")
     if content is not None:
-        _check_content(content, f"{where}.content", allow_refusal=True)
+        check_content_parts(content, f"{where}.content", CHAT_ASSISTANT_PARTS)
     for field in ("reasoning_content", "refusal"):
         if message.get(field) is not None and not isinstance(message[field], str):
             raise _fail(f"'{field}' must be a string.", f"{where}.{field}")

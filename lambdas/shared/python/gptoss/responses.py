@@ -32,14 +32,15 @@ from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from typing import Any
 
-from gptoss.chat_request import parse_chat_request
+from gptoss.chat_request import PartRules, check_content_parts, parse_chat_request
 from gptoss.errors import GatewayError, invalid_request
 
 Json = dict[str, Any]
 
 MESSAGE_ROLES: tuple[str, ...] = ("user", "developer", "system", "assistant")
-TEXT_PARTS: tuple[str, ...] = ("input_text", "output_text")
 NON_TEXT_PARTS: tuple[str, ...] = ("input_image", "input_file", "input_audio")
+TEXT_PARTS = PartRules({"input_text": "text", "output_text": "text"}, NON_TEXT_PARTS, "input_text or output_text")
+ASSISTANT_PARTS = PartRules({**TEXT_PARTS.text_fields, "refusal": "refusal"}, NON_TEXT_PARTS, TEXT_PARTS.expected)
 REASONING_EFFORTS: tuple[str, ...] = ("low", "medium", "high")
 REASONING_SUMMARIES: tuple[str, ...] = ("auto", "concise", "detailed")
 TEXT_FORMATS: tuple[str, ...] = ("text", "json_object", "json_schema")
@@ -220,27 +221,6 @@ def _item_type(item: Json) -> object:
     return item.get("type", "message" if "role" in item else None)
 
 
-def _check_parts(content: object, where: str, role: str) -> None:
-    if isinstance(content, str):
-        return
-    if not isinstance(content, list):
-        raise _fail("'content' must be a string or an array of content parts.", where)
-    for index, part in enumerate(content):
-        part_where = f"{where}[{index}]"
-        if not isinstance(part, dict):
-            raise _fail("Each content part must be an object.", part_where)
-        kind = part.get("type")
-        if kind in NON_TEXT_PARTS:
-            message = f"Content parts of type {kind!r} are not supported: gpt-oss is text-only."
-            raise _fail(message, f"{part_where}.type")
-        field = "refusal" if kind == "refusal" and role == "assistant" else "text" if kind in TEXT_PARTS else None
-        if field is None:
-            message = f"Invalid content part type {kind!r}; expected input_text or output_text."
-            raise _fail(message, f"{part_where}.type")
-        if not isinstance(part.get(field), str):
-            raise _fail(f"A {kind} part needs a string {field!r} field.", f"{part_where}.{field}")
-
-
 def check_item(item: object, where: str) -> None:
     """Raise a 400 naming the field unless `item` is an input item this gateway can send to gpt-oss."""
     if not isinstance(item, dict):
@@ -252,7 +232,7 @@ def check_item(item: object, where: str) -> None:
             raise _fail(f"Invalid role {role!r}; expected one of {', '.join(MESSAGE_ROLES)}.", f"{where}.role")
         if "content" not in item:
             raise _fail("A message item needs 'content'.", f"{where}.content")
-        _check_parts(item["content"], f"{where}.content", str(role))
+        check_content_parts(item["content"], f"{where}.content", ASSISTANT_PARTS if role == "assistant" else TEXT_PARTS)
     elif kind == "function_call":
         for field in ("call_id", "name", "arguments"):
             if not isinstance(item.get(field), str):
@@ -262,7 +242,7 @@ def check_item(item: object, where: str) -> None:
             raise _fail("A function_call_output item needs a non-empty string 'call_id'.", f"{where}.call_id")
         if "output" not in item:
             raise _fail("A function_call_output item needs 'output'.", f"{where}.output")
-        _check_parts(item["output"], f"{where}.output", "tool")
+        check_content_parts(item["output"], f"{where}.output", TEXT_PARTS)
     elif kind != "reasoning":
         raise _fail(
             f"Input items of type {kind!r} are not supported; expected message, function_call, "
