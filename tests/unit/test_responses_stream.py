@@ -7,6 +7,7 @@ from typing import Any
 import pytest
 from gptoss.converse import ConverseStreamTranslator
 from gptoss.errors import GatewayError
+from gptoss.invoke import InvokeStreamTranslator
 from gptoss.responses import parse_responses_request, response_skeleton
 from gptoss.responses_stream import ResponsesStreamTranslator, sse_event
 from openai.types.responses import ResponseStreamEvent
@@ -502,6 +503,56 @@ def test_reasoning_after_text_starts_a_new_reasoning_item() -> None:
     ]
     assert [item["content"][0]["text"] for item in stream.response["output"]] == ["A", "why", "B"]
     assert [event["output_index"] for event in events if event["type"] == "response.output_item.added"] == [0, 1, 2]
+
+
+def test_one_invoke_chunk_with_reasoning_answer_and_a_tool_call_loses_none_of_them() -> None:
+    # Given InvokeModel stream chunks where one carries the whole reasoning block and the answer's start,
+    # and the next carries more answer beside a tool call
+    inner = InvokeStreamTranslator(model="gpt-oss-20b", include_usage=False, completion_id="c", created=1)
+    bedrock = [
+        chunk(role="assistant", content="<reasoning>Think</reasoning>Answer"),
+        chunk(content=" now", tool_calls=[call(0, id="call_a", type="function", name="lookup", arguments="{}")]),
+        chunk(finish="tool_calls"),
+    ]
+    chunks = [piece for item in bedrock for piece in inner.feed(item)] + inner.finish()
+    # When the gateway's chunks go through the Responses translator
+    stream, events = stream_of(chunks)
+    # Then the reasoning, the answer and the call each stream in full, in that order
+    assert types(events)[2:] == [
+        "response.output_item.added",
+        "response.content_part.added",
+        "response.reasoning_text.delta",
+        "response.reasoning_text.done",
+        "response.content_part.done",
+        "response.output_item.done",
+        "response.output_item.added",
+        "response.content_part.added",
+        "response.output_text.delta",
+        "response.output_text.delta",
+        "response.output_text.done",
+        "response.content_part.done",
+        "response.output_item.done",
+        "response.output_item.added",
+        "response.function_call_arguments.delta",
+        "response.function_call_arguments.done",
+        "response.output_item.done",
+        "response.completed",
+    ]
+    assert [event["delta"] for event in events if event["type"].endswith(".delta")] == ["Think", "Answer", " now", "{}"]
+    assert stream.response is not None
+    assert [item["type"] for item in stream.response["output"]] == ["reasoning", "message", "function_call"]
+
+
+def test_the_final_response_is_there_only_once_the_stream_ends() -> None:
+    # Given a stream that has started and produced text
+    stream = translator()
+    stream.start()
+    stream.feed(chunk(content="Hi"))
+    # Then it has no final response yet
+    assert stream.response is None
+    # When it finishes, the final response is the one the last event carries
+    events = stream.finish(None)
+    assert stream.response == events[-1]["response"] and stream.response["status"] == "completed"
 
 
 def test_chunks_without_choices_or_delta_and_empty_text_emit_nothing() -> None:
