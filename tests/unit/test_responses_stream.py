@@ -183,6 +183,27 @@ def added_ids(events: list[dict[str, Any]]) -> list[str]:
     return [event["item"]["id"] for event in events if event["type"] == "response.output_item.added"]
 
 
+def item_events(kind: str, deltas: int) -> list[str]:
+    """OpenAI's event types for one output item streamed whole with `deltas` deltas, from added to done."""
+    if kind == "function_call":
+        arguments = "response.function_call_arguments"
+        return [
+            "response.output_item.added",
+            *[f"{arguments}.delta"] * deltas,
+            f"{arguments}.done",
+            "response.output_item.done",
+        ]
+    text = "response.reasoning_text" if kind == "reasoning" else "response.output_text"
+    return [
+        "response.output_item.added",
+        "response.content_part.added",
+        *[f"{text}.delta"] * deltas,
+        f"{text}.done",
+        "response.content_part.done",
+        "response.output_item.done",
+    ]
+
+
 def test_every_event_carries_openais_fields_for_reasoning_then_text() -> None:
     # Given chunks with reasoning, then the answer
     stream, events = stream_of(
@@ -313,11 +334,7 @@ def test_an_empty_answer_opens_and_closes_one_empty_message() -> None:
     assert types(events) == [
         "response.created",
         "response.in_progress",
-        "response.output_item.added",
-        "response.content_part.added",
-        "response.output_text.done",
-        "response.content_part.done",
-        "response.output_item.done",
+        *item_events("message", deltas=0),
         "response.completed",
     ]
     (msg,) = added_ids(events)
@@ -436,14 +453,7 @@ def test_a_tool_call_without_index_id_or_name_still_becomes_one_function_call() 
         ]
     )
     # Then it is one function call item with a generated call id, an empty name and the arguments joined
-    assert types(events)[2:] == [
-        "response.output_item.added",
-        "response.function_call_arguments.delta",
-        "response.function_call_arguments.delta",
-        "response.function_call_arguments.done",
-        "response.output_item.done",
-        "response.completed",
-    ]
+    assert types(events)[2:] == [*item_events("function_call", deltas=2), "response.completed"]
     assert stream.response is not None
     (item,) = stream.response["output"]
     assert item["call_id"].startswith("call_") and len(item["call_id"]) > len("call_")
@@ -463,20 +473,9 @@ def test_text_after_a_tool_call_closes_the_call_and_opens_a_new_message() -> Non
     )
     # Then the first call is done before the message opens, and the later call is a new, third item
     assert types(events)[2:] == [
-        "response.output_item.added",
-        "response.function_call_arguments.delta",
-        "response.function_call_arguments.done",
-        "response.output_item.done",
-        "response.output_item.added",
-        "response.content_part.added",
-        "response.output_text.delta",
-        "response.output_text.done",
-        "response.content_part.done",
-        "response.output_item.done",
-        "response.output_item.added",
-        "response.function_call_arguments.delta",
-        "response.function_call_arguments.done",
-        "response.output_item.done",
+        *item_events("function_call", deltas=1),
+        *item_events("message", deltas=1),
+        *item_events("function_call", deltas=1),
         "response.completed",
     ]
     assert stream.response is not None
@@ -519,23 +518,9 @@ def test_one_invoke_chunk_with_reasoning_answer_and_a_tool_call_loses_none_of_th
     stream, events = stream_of(chunks)
     # Then the reasoning, the answer and the call each stream in full, in that order
     assert types(events)[2:] == [
-        "response.output_item.added",
-        "response.content_part.added",
-        "response.reasoning_text.delta",
-        "response.reasoning_text.done",
-        "response.content_part.done",
-        "response.output_item.done",
-        "response.output_item.added",
-        "response.content_part.added",
-        "response.output_text.delta",
-        "response.output_text.delta",
-        "response.output_text.done",
-        "response.content_part.done",
-        "response.output_item.done",
-        "response.output_item.added",
-        "response.function_call_arguments.delta",
-        "response.function_call_arguments.done",
-        "response.output_item.done",
+        *item_events("reasoning", deltas=1),
+        *item_events("message", deltas=2),
+        *item_events("function_call", deltas=1),
         "response.completed",
     ]
     assert [event["delta"] for event in events if event["type"].endswith(".delta")] == ["Think", "Answer", " now", "{}"]
