@@ -151,23 +151,33 @@ def test_events_are_framed_with_their_type_as_the_sse_event_name(name: str) -> N
 
 
 @pytest.mark.parametrize(
-    ("error", "code"),
+    ("error", "event_code", "response_code"),
     [
-        (GatewayError(500, "Internal error", type="api_error"), "server_error"),
-        (GatewayError(503, "Model busy", type="api_error", code="ServiceUnavailable"), "server_error"),
-        (GatewayError(499, "Client closed", code="closed"), "closed"),
-        (GatewayError(400, "Too long", code="context_length_exceeded"), "context_length_exceeded"),
-        (GatewayError(400, "Blocked"), "invalid_prompt"),
+        (GatewayError(500, "Internal error", type="api_error"), "server_error", "server_error"),
+        (
+            GatewayError(503, "Model busy", type="api_error", code="ServiceUnavailable"),
+            "ServiceUnavailable",
+            "server_error",
+        ),
+        (GatewayError(429, "Slow down"), "rate_limit_exceeded", "rate_limit_exceeded"),
+        (GatewayError(499, "Client closed", code="closed"), "closed", "invalid_prompt"),
+        (GatewayError(400, "Too long", code="context_length_exceeded"), "context_length_exceeded", "invalid_prompt"),
+        (GatewayError(400, "Blocked"), "invalid_prompt", "invalid_prompt"),
     ],
 )
-def test_a_failed_response_carries_the_responses_error_code(error: GatewayError, code: str) -> None:
+def test_a_failed_response_carries_a_code_the_responses_api_defines(
+    error: GatewayError, event_code: str, response_code: str
+) -> None:
     # Given a stream that started; When it fails with this error
     stream = translator()
     stream.start()
     events = stream.fail(error)
-    # Then the error event and the failed response carry the Responses code for it and the message
-    assert events[0]["code"] == code
-    assert events[1]["response"]["error"] == {"code": code, "message": error.message}
+    # Then the error event keeps the gateway's code, the failed response carries one the Responses API defines (the
+    # official SDK's event types accept both), and both carry the message
+    for event in events:
+        EVENT.validate_python(event)
+    assert events[0]["code"] == event_code
+    assert events[1]["response"]["error"] == {"code": response_code, "message": error.message}
     assert events[1]["response"]["output"] == []
 
 

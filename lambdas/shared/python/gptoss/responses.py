@@ -549,12 +549,13 @@ def failed_response(skeleton: Json, output: list[Json], error: GatewayError) -> 
 
 
 def error_code(error: GatewayError) -> str:
-    """The Responses error code for a gateway error (`ResponseError.code`)."""
+    """The failed response's `error.code` for a gateway error: one of the codes the Responses API defines (a client
+    refuses others), so any other 4xx is `invalid_prompt`; the `error` event still carries the gateway's own code."""
     if error.status == 429:
         return "rate_limit_exceeded"
     if error.status >= 500:
         return "server_error"
-    return error.code or "invalid_prompt"
+    return "invalid_prompt"
 
 
 def build_response(skeleton: Json, completion: Json) -> Json:

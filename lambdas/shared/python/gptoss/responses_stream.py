@@ -105,9 +105,8 @@ class ResponsesStreamTranslator:
     def fail(self, error: GatewayError) -> list[Json]:
         """`error` then `response.failed`, for an error after the stream started."""
         self.response = items.failed_response(self._skeleton, self._output, error)
-        code = items.error_code(error)
         return [
-            self._event("error", code=code, message=error.message, param=error.param),
+            self._event("error", code=error.code or items.error_code(error), message=error.message, param=error.param),
             self._event("response.failed", response=self.response),
         ]
 
