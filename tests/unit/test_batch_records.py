@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import tracemalloc
 
 import pytest
 from gptoss.batch_records import (
@@ -460,15 +461,19 @@ def test_a_streamed_record_is_checked_as_the_batch_job_will_run_it() -> None:
 
 
 def test_a_record_at_the_size_limit_is_accepted_and_one_byte_more_is_refused() -> None:
-    # Given a per-record limit and records of exactly that size and one byte over it
-    at_limit = record("big")
-    limits = Limits(min_records=1, max_records=5, max_record_bytes=len(at_limit))
-    over = record("big2")
-    # When each is validated
-    # Then the first passes and the second is refused with the limit in the message
-    assert report_of([at_limit], limits=limits)["problems"] == []
-    assert problems_on_line_2(over, limits=limits) == [
-        ("record_too_large", f"the record is over {len(at_limit)} bytes (the per-record limit)")
+    # Given a per-record limit, a plain record and one naming the model by alias both exactly that size, and a record
+    # one byte over it
+    plain = input_line("p1", messages=USER)
+    alias = input_line("a1", model="gpt-oss-120b", messages=USER)
+    limit = max(len(plain), len(alias))
+    plain, alias = plain.ljust(limit), alias.ljust(limit)
+    limits = Limits(min_records=1, max_records=5, max_record_bytes=limit)
+    # When each is validated and staged
+    valid, lines = staged([plain, alias], limits=limits)
+    # Then both pass (the plain one staged as written) and the longer one is refused with the limit in the message
+    assert (valid, len(lines), lines[0]) == (True, 2, plain.strip() + b"\n")
+    assert problems_on_line_2(alias + b" ", limits=limits) == [
+        ("record_too_large", f"the record is over {limit} bytes (the per-record limit)")
     ]
 
 
@@ -632,8 +637,9 @@ def test_a_rewritten_record_keeps_non_ascii_text_as_utf8() -> None:
         ([b"ab", b"c", b"d", b"e\nxy"], [b"abcd", b"xy"]),
         ([b"abcdefgh"], [b"abcd"]),
         ([b"abcdef", b"gh", b"\nok"], [b"abcd", b"ok"]),
+        ([b"ab", b"cdefg\nhijklmn"], [b"abcd", b"hijk"]),
     ],
-    ids=["one-chunk", "across-chunks", "no-final-newline", "cut-line-then-next"],
+    ids=["one-chunk", "across-chunks", "no-final-newline", "cut-line-then-next", "cut-line-then-cut-tail"],
 )
 def test_a_line_over_the_limit_is_cut_one_byte_past_it_however_it_arrives(
     chunks: list[bytes], expected: list[bytes]
@@ -743,3 +749,51 @@ def test_usage_counts_only_non_negative_integers() -> None:
     assert usage({"prompt_tokens": True, "completion_tokens": False}) == (0, 0)
     assert usage({"prompt_tokens": 0, "completion_tokens": 4}) == (0, 4)
     assert parse_output_line(b"oops", model=GPT_OSS_120B).usage() == (0, 0)
+
+
+def test_a_record_with_a_problem_is_never_staged() -> None:
+    # Given records whose chat body is fine but whose recordId is wrong or whose model is another one
+    lines = [input_line("bad id", messages=USER), input_line("m1", model=GPT_OSS_20B, messages=USER)]
+    # When the file is validated and staged
+    # Then it is invalid and nothing is handed on for the batch job
+    assert staged(lines) == (False, [])
+
+
+def test_check_record_returns_the_record_id_and_the_line_numbered_problems() -> None:
+    # Given a record with a good id and a model from another batch, checked as line 4
+    line = input_line("c1", model=GPT_OSS_20B, messages=USER)
+    # When checked on its own
+    record_id, problems = check_record(line, 4, model=GPT_OSS_120B, enabled=KNOWN_MODELS, limits=Limits())
+    # Then its id comes back with the problem on line 4
+    assert record_id == "c1"
+    assert [problem.to_dict() for problem in problems] == [
+        {
+            "line": 4,
+            "code": "model_mismatch",
+            "message": f"modelInput.model {GPT_OSS_20B!r} differs from the batch model {GPT_OSS_120B}",
+        }
+    ]
+
+
+def test_a_huge_line_is_dropped_as_it_arrives_not_held_in_memory() -> None:
+    # Given a 32 MiB line arriving in 64 KiB chunks, and a 1 MiB line limit
+    chunk = b"x" * 65_536
+    tracemalloc.start()
+    try:
+        # When it is split
+        lengths = [len(line) for line in iter_lines((chunk for _ in range(512)), 1_048_576)]
+        peak = tracemalloc.get_traced_memory()[1]
+    finally:
+        tracemalloc.stop()
+    # Then it comes out cut just past the limit, and no more than a few MiB were ever held (not the 32 MiB line)
+    assert lengths == [1_048_577]
+    assert peak < 8 * 1_048_576
+
+
+def test_a_broken_text_output_line_with_a_lone_surrogate_is_still_attributed() -> None:
+    # Given a truncated output line given as text that holds a lone surrogate
+    line = '{"recordId": "r5", "modelOutput": "\ud800'
+    # When parsed
+    result = parse_output_line(line, model=GPT_OSS_120B)
+    # Then it is a failure of that record, not a crash
+    assert (result.record_id, result.error["code"]) == ("r5", "invalid_output")
