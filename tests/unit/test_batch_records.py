@@ -234,6 +234,7 @@ def test_a_successful_output_line_becomes_a_completion_with_reasoning_split_out(
     assert message["content"] == "The answer."
     assert message["reasoning_content"] == "think first"
     assert result.to_dict()["recordId"] == "r1"
+    assert result.to_dict()["response"]["model"] == GPT_OSS_120B
     assert result.usage() == (11, 7)
 
 
@@ -472,7 +473,7 @@ def test_a_record_at_the_size_limit_is_accepted_and_one_byte_more_is_refused() -
     valid, lines = staged([plain, alias], limits=limits)
     # Then both pass (the plain one staged as written) and the longer one is refused with the limit in the message
     assert (valid, len(lines), lines[0]) == (True, 2, plain.strip() + b"\n")
-    assert problems_on_line_2(alias + b" ", limits=limits) == [
+    assert problems_on_line_2(plain + b" ", limits=limits) == [
         ("record_too_large", f"the record is over {limit} bytes (the per-record limit)")
     ]
 
@@ -638,8 +639,16 @@ def test_a_rewritten_record_keeps_non_ascii_text_as_utf8() -> None:
         ([b"abcdefgh"], [b"abcd"]),
         ([b"abcdef", b"gh", b"\nok"], [b"abcd", b"ok"]),
         ([b"ab", b"cdefg\nhijklmn"], [b"abcd", b"hijk"]),
+        ([b"a", b"b"], [b"ab"]),
     ],
-    ids=["one-chunk", "across-chunks", "no-final-newline", "cut-line-then-next", "cut-line-then-cut-tail"],
+    ids=[
+        "one-chunk",
+        "across-chunks",
+        "no-final-newline",
+        "cut-line-then-next",
+        "cut-line-then-cut-tail",
+        "last-line-across-chunks",
+    ],
 )
 def test_a_line_over_the_limit_is_cut_one_byte_past_it_however_it_arrives(
     chunks: list[bytes], expected: list[bytes]
@@ -688,41 +697,52 @@ def test_an_empty_error_beside_a_completion_is_a_success() -> None:
     assert result.to_dict()["response"]["choices"][0]["message"]["content"] == "fine"
 
 
+def bedrock_output(model_output: object) -> bytes:
+    return json.dumps({"recordId": "r3", "modelInput": {}, "modelOutput": model_output}).encode()
+
+
 @pytest.mark.parametrize(
-    ("line", "message"),
+    ("line", "record_id", "message"),
     [
-        (b"oops", "Bedrock wrote a line that is not JSON: Expecting value: line 1 column 1 (char 0)"),
-        (b"[1]", "Bedrock wrote a line that is not a JSON object"),
-        (json.dumps({"recordId": "r3"}).encode(), "Bedrock returned no modelOutput for this record"),
+        (b"oops", None, "Bedrock wrote a line that is not JSON: Expecting value: line 1 column 1 (char 0)"),
+        (b"[1]", None, "Bedrock wrote a line that is not a JSON object"),
+        (json.dumps({"recordId": "r3"}).encode(), "r3", "Bedrock returned no modelOutput for this record"),
+        (bedrock_output("text"), "r3", "Bedrock's modelOutput for this record is not a chat.completion"),
+        (bedrock_output({"choices": []}), "r3", "Bedrock's modelOutput for this record is not a chat.completion"),
         (
-            json.dumps({"recordId": "r3", "modelOutput": {"choices": []}}).encode(),
+            bedrock_output({"choices": [{"message": {}}, "x"]}),
+            "r3",
             "Bedrock's modelOutput for this record is not a chat.completion",
         ),
         (
-            json.dumps({"recordId": "r3", "modelOutput": {"choices": [{"message": {}}, "x"]}}).encode(),
-            "Bedrock's modelOutput for this record is not a chat.completion",
-        ),
-        (
-            json.dumps(
+            bedrock_output(
                 {
-                    "recordId": "r3",
-                    "modelOutput": {
-                        "choices": [{"message": {"role": "assistant", "content": "x"}}],
-                        "amazon-bedrock-invocationMetrics": {"inputTokenCount": "many"},
-                    },
+                    "choices": [{"message": {"role": "assistant", "content": "x"}}],
+                    "amazon-bedrock-invocationMetrics": {"inputTokenCount": "many"},
                 }
-            ).encode(),
+            ),
+            "r3",
             "unreadable modelOutput: invalid literal for int() with base 10: 'many'",
         ),
     ],
-    ids=["not-json", "not-object", "no-output", "no-choices", "a-choice-not-object", "bad-metrics"],
+    ids=[
+        "not-json",
+        "not-object",
+        "no-output",
+        "output-not-object",
+        "no-choices",
+        "a-choice-not-object",
+        "bad-metrics",
+    ],
 )
-def test_an_unreadable_output_line_says_what_bedrock_wrote_wrong(line: bytes, message: str) -> None:
+def test_an_unreadable_output_line_says_what_bedrock_wrote_wrong(
+    line: bytes, record_id: str | None, message: str
+) -> None:
     # Given a Bedrock output line that cannot become a completion
     # When parsed
     result = parse_output_line(line, model=GPT_OSS_120B)
-    # Then the failure's message says why
-    assert result.error == {"code": "invalid_output", "message": message}
+    # Then the failure names its record (when the line is an object) and says why
+    assert result.to_dict() == {"recordId": record_id, "error": {"code": "invalid_output", "message": message}}
 
 
 def test_a_truncated_text_line_is_attributed_to_its_record_only_from_its_first_4_kib() -> None:
@@ -797,3 +817,30 @@ def test_a_broken_text_output_line_with_a_lone_surrogate_is_still_attributed() -
     result = parse_output_line(line, model=GPT_OSS_120B)
     # Then it is a failure of that record, not a crash
     assert (result.record_id, result.error["code"]) == ("r5", "invalid_output")
+
+
+@pytest.mark.parametrize(
+    ("model_input", "message"),
+    [
+        ({"temperature": 0.5}, "modelInput.messages: Missing required parameter: 'messages'."),
+        (
+            {"messages": [{"role": "user", "content": [{"type": "image_url", "image_url": "https://x"}]}]},
+            "modelInput.messages[0].content[0].type: Content parts of type 'image_url' are not supported: "
+            "gpt-oss is text-only.",
+        ),
+        (
+            {"messages": [{"role": "user", "content": [{"type": "text", "text": 5}]}]},
+            "modelInput.messages[0].content[0].text: A text content part needs a string 'text' field.",
+        ),
+        (
+            {"messages": [{"role": "user", "content": [{"type": "refusal", "text": "x"}]}]},
+            "modelInput.messages[0].content[0].type: Invalid content part type 'refusal'; expected 'text'.",
+        ),
+    ],
+    ids=["no-messages", "image-part", "text-not-a-string", "other-part-type"],
+)
+def test_a_record_shaped_like_a_plain_one_is_still_refused_for_what_it_lacks(model_input: dict, message: str) -> None:
+    # Given records close to the common shape: no messages, or a content part that is not a text part
+    # When validated
+    # Then each is refused with the chat validator's own message
+    assert problems_on_line_2(input_line(**model_input)) == [("invalid_model_input", message)]
