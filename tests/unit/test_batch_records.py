@@ -749,7 +749,7 @@ def test_a_truncated_text_line_is_attributed_to_its_record_only_from_its_first_4
     # Given truncated output lines given as text: one with the recordId at the start, one whose recordId ends just
     # past the first 4,096 bytes
     early = output_line("r7", "answer").decode()[:60]
-    late = " " * (4096 - len('"recordId": "r8"') + 1) + '{"recordId": "r8", "modelOut'
+    late = " " * (4097 - len('{"recordId": "r8"')) + '{"recordId": "r8", "modelOut'
     # When parsed
     results = [parse_output_line(line, model=GPT_OSS_120B) for line in (early, late)]
     # Then the first keeps its record, the second is not searched that far
