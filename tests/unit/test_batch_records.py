@@ -378,11 +378,6 @@ def problems_on_line_2(bad_line: bytes, limits: Limits = LIMITS) -> list[tuple[s
     return [(problem["code"], problem["message"]) for problem in problems]
 
 
-def input_line(record_id: object = "b1", **model_input: object) -> bytes:
-    """A record line whose modelInput is exactly `model_input` (no default messages)."""
-    return json.dumps({"recordId": record_id, "modelInput": model_input}).encode()
-
-
 USER = [{"role": "user", "content": "hi"}]
 
 
@@ -416,7 +411,7 @@ USER = [{"role": "user", "content": "hi"}]
         (b"[]", [("invalid_record", "a record must be a JSON object")]),
         (b"{}", [("missing_record_id", "missing recordId"), ("missing_model_input", "missing modelInput")]),
         (
-            input_line("a b", messages=USER),
+            record("a b"),
             [
                 (
                     "invalid_record_id",
@@ -429,7 +424,7 @@ USER = [{"role": "user", "content": "hi"}]
             [("invalid_model_input", "modelInput must be a JSON object (a chat request)")],
         ),
         (
-            input_line(messages=USER, model="gpt-4o", stream=True, tools=[{"type": "function"}]),
+            record("b1", model="gpt-4o", stream=True, tools=[{"type": "function"}]),
             [
                 ("stream_not_allowed", "modelInput.stream must not be true in a batch"),
                 ("model_mismatch", f"modelInput.model 'gpt-4o' differs from the batch model {GPT_OSS_120B}"),
@@ -438,7 +433,7 @@ USER = [{"role": "user", "content": "hi"}]
             ],
         ),
         (
-            input_line(messages=USER, temperature="hot"),
+            record("b1", temperature="hot"),
             [("invalid_model_input", "modelInput.temperature: 'temperature' must be a number between 0 and 2.")],
         ),
     ],
@@ -452,7 +447,7 @@ def test_each_problem_says_what_is_wrong_and_how_to_fix_it(bad_line: bytes, expe
 
 def test_a_streamed_record_is_checked_as_the_batch_job_will_run_it() -> None:
     # Given a record asking to stream, with stream options (only allowed when streaming)
-    line = input_line(messages=USER, stream=True, stream_options={"include_usage": True})
+    line = record("b1", stream=True, stream_options={"include_usage": True})
     # When it is validated
     # Then both are reported: the job never streams, so its stream options are wrong as well
     assert problems_on_line_2(line) == [
@@ -464,8 +459,8 @@ def test_a_streamed_record_is_checked_as_the_batch_job_will_run_it() -> None:
 def test_a_record_at_the_size_limit_is_accepted_and_one_byte_more_is_refused() -> None:
     # Given a per-record limit, a plain record and one naming the model by alias both exactly that size, and a record
     # one byte over it
-    plain = input_line("p1", messages=USER)
-    alias = input_line("a1", model="gpt-oss-120b", messages=USER)
+    plain = record("p1")
+    alias = record("a1", model="gpt-oss-120b")
     limit = max(len(plain), len(alias))
     plain, alias = plain.ljust(limit), alias.ljust(limit)
     limits = Limits(min_records=1, max_records=5, max_record_bytes=limit)
@@ -773,7 +768,7 @@ def test_usage_counts_only_non_negative_integers() -> None:
 
 def test_a_record_with_a_problem_is_never_staged() -> None:
     # Given records whose chat body is fine but whose recordId is wrong or whose model is another one
-    lines = [input_line("bad id", messages=USER), input_line("m1", model=GPT_OSS_20B, messages=USER)]
+    lines = [record("bad id"), record("m1", model=GPT_OSS_20B)]
     # When the file is validated and staged
     # Then it is invalid and nothing is handed on for the batch job
     assert staged(lines) == (False, [])
@@ -781,7 +776,7 @@ def test_a_record_with_a_problem_is_never_staged() -> None:
 
 def test_check_record_returns_the_record_id_and_the_line_numbered_problems() -> None:
     # Given a record with a good id and a model from another batch, checked as line 4
-    line = input_line("c1", model=GPT_OSS_20B, messages=USER)
+    line = record("c1", model=GPT_OSS_20B)
     # When checked on its own
     record_id, problems = check_record(line, 4, model=GPT_OSS_120B, enabled=KNOWN_MODELS, limits=Limits())
     # Then its id comes back with the problem on line 4
@@ -843,4 +838,5 @@ def test_a_record_shaped_like_a_plain_one_is_still_refused_for_what_it_lacks(mod
     # Given records close to the common shape: no messages, or a content part that is not a text part
     # When validated
     # Then each is refused with the chat validator's own message
-    assert problems_on_line_2(input_line(**model_input)) == [("invalid_model_input", message)]
+    line = json.dumps({"recordId": "b1", "modelInput": model_input}).encode()
+    assert problems_on_line_2(line) == [("invalid_model_input", message)]
