@@ -157,16 +157,6 @@ def test_record_count_and_file_size_quotas_are_enforced() -> None:
     assert [(p.line, p.code) for p in report.problems] == [(None, "file_too_large")]
 
 
-def test_tools_are_accepted_when_the_limits_allow_them() -> None:
-    # Given a record offering a tool, and limits that allow tools
-    tool = {"type": "function", "function": {"name": "lookup", "parameters": {"type": "object"}}}
-    lines = [record("t1", tools=[tool]), record("t2")]
-    # When it is validated
-    problems = validate(lines, limits=Limits(min_records=2, max_records=5, allow_tools=True))
-    # Then nothing is reported
-    assert problems == []
-
-
 def test_the_model_is_checked_against_the_batch_model() -> None:
     # Given a batch for the 20b model and records naming it by different aliases
     lines = [record("m1", model="openai/gpt-oss-20b"), record("m2", model=GPT_OSS_20B)]

@@ -47,7 +47,8 @@ DEFAULT_MAX_FILE_BYTES = 1_000_000_000
 DEFAULT_MAX_RECORD_BYTES = 1_048_576
 _RECORD_ID_IN_TEXT = re.compile(rb'"recordId"\s*:\s*"([A-Za-z0-9][A-Za-z0-9_-]{0,63})"')
 MAX_REPORTED_PROBLEMS = 1000
-_TOOL_FIELDS = ("tools", "functions", "function_call")
+# Bedrock batch inference takes no tools: a record offering any is refused (both file formats).
+TOOL_FIELDS = ("tools", "functions", "function_call")
 
 
 @dataclass(frozen=True)
@@ -58,7 +59,6 @@ class Limits:
     max_records: int = DEFAULT_MAX_RECORDS
     max_file_bytes: int = DEFAULT_MAX_FILE_BYTES
     max_record_bytes: int = DEFAULT_MAX_RECORD_BYTES
-    allow_tools: bool = False
 
 
 @dataclass(frozen=True)
@@ -184,9 +184,7 @@ def _check_record(
         return None, [Problem(line_number, "invalid_record", "a record must be a JSON object")], None
     problems: list[Problem] = []
     record_id = _check_record_id(record.get("recordId"), line_number, problems)
-    request = _check_model_input(
-        record.get("modelInput"), line_number, model=model, enabled=enabled, limits=limits, out=problems
-    )
+    request = _check_model_input(record.get("modelInput"), line_number, model=model, enabled=enabled, out=problems)
     if problems or request is None:
         return record_id, problems, None
     return record_id, problems, record_line({**record, "modelInput": to_batch_input(request, model)})
@@ -218,7 +216,7 @@ def _check_record_id(record_id: object, line_number: int, problems: list[Problem
 
 
 def _check_model_input(
-    model_input: object, line_number: int, *, model: str, enabled: Sequence[str], limits: Limits, out: list[Problem]
+    model_input: object, line_number: int, *, model: str, enabled: Sequence[str], out: list[Problem]
 ) -> dict | None:
     """Add the problems of a record's modelInput to `out`; returns the validated chat request (None if invalid)."""
     if model_input is None:
@@ -236,7 +234,7 @@ def _check_model_input(
                 line_number, "model_mismatch", f"modelInput.model {requested!r} differs from the batch model {model}"
             )
         )
-    if not limits.allow_tools and any(model_input.get(name) for name in _TOOL_FIELDS):
+    if any(model_input.get(name) for name in TOOL_FIELDS):
         out.append(Problem(line_number, "tools_not_allowed", "tools are not supported in batch inference"))
     body = {**model_input, "model": model}
     if body.get("stream") is True:

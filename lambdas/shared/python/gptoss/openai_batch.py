@@ -28,7 +28,16 @@ from functools import lru_cache
 from typing import Any, NamedTuple
 
 from gptoss import json_limits
-from gptoss.batch_records import BatchResult, Limits, Problem, Report, decode_line, plain_chat_body, record_line
+from gptoss.batch_records import (
+    TOOL_FIELDS,
+    BatchResult,
+    Limits,
+    Problem,
+    Report,
+    decode_line,
+    plain_chat_body,
+    record_line,
+)
 from gptoss.chat_request import parse_chat_request
 from gptoss.errors import GatewayError, from_bedrock_error, invalid_request
 from gptoss.invoke import to_batch_input
@@ -44,7 +53,6 @@ FILE_PURPOSE = "batch"
 OUTPUT_PURPOSE = "batch_output"
 MAX_METADATA_PAIRS = 16
 _RECORD_ID = re.compile(r"line-([0-9]{6,})")
-_TOOL_FIELDS = ("tools", "functions", "function_call")
 # Failure codes the lifecycle itself gives (the record never got an answer from the model): no `response`.
 LIFECYCLE_CODES = frozenset({"not_processed", "invalid_output", "batch_cancelled"})
 
@@ -187,7 +195,7 @@ def _body(
         return None, None
     if body.get("stream") is True:
         add("stream_not_allowed", "body.stream must not be true in a batch", "body.stream")
-    if any(body.get(name) for name in _TOOL_FIELDS):
+    if any(body.get(name) for name in TOOL_FIELDS):
         add("tools_not_allowed", "tools are not supported in batch inference", "body.tools")
     model = None
     try:
