@@ -293,10 +293,6 @@ class ResponsesRequest:
     body: Json
 
     @property
-    def stream(self) -> bool:
-        return bool(self.body.get("stream"))
-
-    @property
     def store(self) -> bool:
         return bool(self.body.get("store", True))
 
