@@ -4,8 +4,9 @@ mutmut names a mutant after its file's path, and the tests import the layer as `
 tree (`.mutmut/`, rebuilt on every run) where the layer is the top-level `gptoss/` beside a copy of `tests/`; its
 settings are `[tool.mutmut]` in pyproject.toml. mutmut forks each mutant's test run from a process that already
 imported the layer, so a mutant in code that runs at import (the request contract's compiled checks, the model
-alias table) cannot fail there: each survivor of that first pass is tested again by its module's unit tests
-(tests/unit/test_<module>.py) in a fresh process that imports the layer with the mutant active.
+alias table) cannot fail there: each survivor of that first pass in a function the import runs is tested again by
+its module's unit tests (tests/unit/test_<module>.py) in a fresh process that imports the layer with the mutant
+active.
 
 `--again` keeps the last run's results and tests only what did not die there (its survivors and the mutants it never
 reached) against the current tests: the quick loop while writing tests for a module whose code has not changed since.
@@ -125,6 +126,32 @@ def not_killed(modules: list[str]) -> list[str]:
         for mutant, code in codes.items()
         if code is None or status_by_exit_code[code] not in KILLED
     ]
+
+
+IMPORT_LAYER = """
+import importlib, pkgutil, gptoss
+from mutmut.state import state
+for module in pkgutil.iter_modules(gptoss.__path__):
+    importlib.import_module(f"gptoss.{module.name}")
+print("\\n".join(state()._stats))
+"""
+
+
+def import_time_functions() -> set[str]:
+    """The layer's functions that run while it is imported (mutmut's name for each, as in a mutant's name): only a
+    fresh process sees a mutant there. mutmut's trampolines record every call in its "stats" mode."""
+    command = [sys.executable, "-c", IMPORT_LAYER]
+    environment = {**os.environ, "MUTANT_UNDER_TEST": "stats"}
+    run = subprocess.run(command, cwd=STAGING / "mutants", env=environment, capture_output=True, text=True, check=True)
+    return set(run.stdout.split())
+
+
+def at_import(mutants: list[str]) -> list[str]:
+    """The mutants in functions the import of the layer runs."""
+    from mutmut.utils.format_utils import mangled_name_from_mutant_name
+
+    functions = import_time_functions()
+    return [mutant for mutant in mutants if mangled_name_from_mutant_name(mutant) in functions]
 
 
 def killed_afresh(mutant: str) -> bool:
@@ -254,8 +281,8 @@ def main(argv: list[str]) -> int:
     else:
         stage()
         run_mutmut([f"gptoss.{module}.*" for module in args.modules], args.workers)
-    second_pass = survivors(args.modules)
-    print(f"\nTesting the {len(second_pass)} survivors again, each in a process that imports the layer afresh")
+    second_pass = at_import(survivors(args.modules))
+    print(f"\nTesting the {len(second_pass)} survivors in code run at import again, in a process importing it afresh")
     with ThreadPoolExecutor(max_workers=args.workers) as pool:
         killed_later = {
             mutant for mutant, killed in zip(second_pass, pool.map(killed_afresh, second_pass), strict=True) if killed
