@@ -502,6 +502,19 @@ TOOL_CHOICE_MESSAGE = 'tool_choice must be none, auto, required or {"type": "fun
             for field in ("call_id", "name", "arguments")
         ],
         (
+            request(input=[{"type": "function_call", "call_id": "", "name": "f", "arguments": "{}"}]),
+            "input[0].call_id",
+            "A function_call item needs a non-empty 'call_id'.",
+        ),
+        *[
+            (
+                request(input=[{"type": "function_call", "call_id": "c", "name": name, "arguments": "{}"}]),
+                "input[0].name",
+                "A function_call item's name must match ^[a-zA-Z0-9_-]{1,64}$.",
+            )
+            for name in ("", "get weather", "f" * 65)
+        ],
+        (
             request(input=[{"type": "function_call_output", "call_id": "", "output": "x"}]),
             "input[0].call_id",
             "A function_call_output item needs a non-empty string 'call_id'.",

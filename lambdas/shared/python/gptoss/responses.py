@@ -32,7 +32,7 @@ from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from typing import Any
 
-from gptoss.chat_request import PartRules, check_content_parts, parse_chat_request
+from gptoss.chat_request import NAME_PATTERN, PartRules, check_content_parts, parse_chat_request
 from gptoss.errors import GatewayError, invalid_request
 
 Json = dict[str, Any]
@@ -237,6 +237,10 @@ def check_item(item: object, where: str) -> None:
         for field in ("call_id", "name", "arguments"):
             if not isinstance(item.get(field), str):
                 raise _fail(f"A function_call item needs a string {field!r}.", f"{where}.{field}")
+        if not item["call_id"]:
+            raise _fail("A function_call item needs a non-empty 'call_id'.", f"{where}.call_id")
+        if not NAME_PATTERN.match(item["name"]):
+            raise _fail(f"A function_call item's name must match {NAME_PATTERN.pattern}.", f"{where}.name")
     elif kind == "function_call_output":
         if not isinstance(item.get("call_id"), str) or not item["call_id"]:
             raise _fail("A function_call_output item needs a non-empty string 'call_id'.", f"{where}.call_id")
