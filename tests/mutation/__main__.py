@@ -85,12 +85,13 @@ IGNORED = shutil.ignore_patterns("__pycache__", ".hypothesis", ".pytest_cache")
 def stage() -> None:
     """A fresh staging tree, so every score comes from this run against the current tests."""
     shutil.rmtree(STAGING, ignore_errors=True)
-    shutil.copytree(LAYER, STAGING / "gptoss", ignore=IGNORED)
-    stage_tests()
+    restage()
 
 
-def stage_tests() -> None:
-    """The current tests and what they read, over the staging tree's copies."""
+def restage() -> None:
+    """The current layer, tests and what they read, over the staging tree's copies (mutmut mutates the changed
+    functions afresh and forgets their results; `--again` first checks that the modules it scores did not change)."""
+    shutil.copytree(LAYER, STAGING / "gptoss", ignore=IGNORED, dirs_exist_ok=True)
     for tree in ("tests", "bench"):  # unit tests import bench's record shapes
         shutil.rmtree(STAGING / tree, ignore_errors=True)
         shutil.copytree(ROOT / tree, STAGING / tree, ignore=IGNORED)
@@ -237,6 +238,8 @@ def report(scores: dict[str, Score]) -> bool:
     print(f"\n{'module':<18} {'mutants':>7} {'killed':>7} {'survived':>8} {'no tests':>8} {'equiv.':>6} {'score':>7}")
     passed = True
     for module, result in scores.items():
+        if not result.total:  # a module with nothing to mutate (the package's __init__)
+            continue
         passed &= result.percent >= THRESHOLD
         print(
             f"{module:<18} {result.total:>7} {result.killed:>7} {result.statuses['survived']:>8} "
@@ -274,7 +277,7 @@ def main(argv: list[str]) -> int:
         if changed:
             print(f"code changed since the last run: {', '.join(changed)}; run them in full", file=sys.stderr)
             return 2
-        stage_tests()
+        restage()
         again = not_killed(args.modules)
         if again:
             run_mutmut(again, args.workers)
