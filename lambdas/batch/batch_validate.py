@@ -21,7 +21,7 @@ released so that uploading the same file again once that run has ended starts a 
 from __future__ import annotations
 
 import tempfile
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterable
 from pathlib import Path
 from typing import Any
 
@@ -146,9 +146,6 @@ def _refuse(s3: Any, source: Source, run: dict[str, Any], holder: dict[str, Any]
     return {"conflict": True, "errors": errors_uri, "outcome": outcome}
 
 
-Validator = Callable[[Iterator[bytes], Callable[[bytes], object]], Report]
-
-
 def _validate_and_stage(
     s3: Any, source: Source, run: dict[str, Any], settings: BatchSettings, key_problem: str | None
 ) -> Report:
@@ -163,7 +160,7 @@ def _validate_and_stage(
     with tempfile.TemporaryDirectory() as tmp:
         staged = Path(tmp) / "records.jsonl"
         with staged.open("wb") as out:
-            report = _validator(run, settings)(lines, out.write)
+            report = _validate(lines, run, settings, emit=out.write)
         staged_bytes = staged.stat().st_size
         if report.valid and staged_bytes > settings.limits.max_file_bytes:
             message = (
@@ -178,16 +175,14 @@ def _validate_and_stage(
     return report
 
 
-def _validator(run: dict[str, Any], settings: BatchSettings) -> Validator:
+def _validate(
+    lines: Iterable[bytes], run: dict[str, Any], settings: BatchSettings, *, emit: Callable[[bytes], object]
+) -> Report:
     """OpenAI batch lines for a batch created through the API, Bedrock records for an upload to `input/`."""
     limits, enabled = settings.limits, settings.enabled_models
     if run["api"] is not None:
-        return lambda lines, emit: validate_batch_lines(
-            lines, size=run["size"], enabled=enabled, limits=limits, emit=emit
-        )
-    return lambda lines, emit: validate_lines(
-        lines, size=run["size"], model=run["model"], enabled=enabled, limits=limits, emit=emit
-    )
+        return validate_batch_lines(lines, size=run["size"], enabled=enabled, limits=limits, emit=emit)
+    return validate_lines(lines, size=run["size"], model=run["model"], enabled=enabled, limits=limits, emit=emit)
 
 
 def _reject(s3: Any, source: Source, run: dict[str, Any], report: Report) -> dict[str, Any]:
